@@ -1,0 +1,59 @@
+"""Throwaway databases for one benchmark run: a PostgreSQL database, or a SQLite file in WAL mode."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+
+from plugin.db.migrate import upgrade
+
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@contextmanager
+def throwaway_database(kind: str, workdir: Path, admin_url: str | None = None) -> Iterator[str]:
+    """Yield a migrated database URL (SQLAlchemy form); the database is dropped afterwards."""
+    if kind == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="sqlite-", dir=workdir))
+        try:
+            url = f"sqlite:///{folder / 'bench.sqlite3'}"
+            upgrade(url)  # the app's engine switches the file to WAL on its first connection
+            yield url
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    if kind != "postgresql":
+        raise ValueError(f"unknown database kind {kind!r}")
+    admin_url = _libpq(admin_url or os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL))
+    name = f"bench_ingest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    try:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            base, _, _ = admin_url.rpartition("/")
+            url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+            upgrade(url)
+            yield url
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+def postgres_facts(url: str) -> dict:
+    """Server settings that change ingest figures a lot (commit durability, version)."""
+    with psycopg.connect(_libpq(url), connect_timeout=5) as conn:
+        facts = {"server_version": conn.execute("SHOW server_version").fetchone()[0]}
+        for name in ("synchronous_commit", "fsync", "shared_buffers", "max_connections"):
+            facts[name] = conn.execute(f"SHOW {name}").fetchone()[0]
+    return facts

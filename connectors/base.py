@@ -1,0 +1,69 @@
+"""The one protocol every platform connector implements; services only ever talk to this.
+
+A third platform is a new folder under connectors/ implementing `Connector`, registered in
+connectors/registry.py; nothing in plugin/ or webhooks/ changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Mapping, Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class WebhookEnvelope:
+    """What the receiving endpoint needs from a delivery, read from the platform's headers."""
+
+    topic: str  # normalised to "orders/create" style on every platform
+    shop_domain: str
+    dedupe_key: str | None
+
+
+@dataclass(frozen=True)
+class VariantStock:
+    """A variant as the platform sees it at this moment."""
+
+    platform_variant_id: str
+    platform_product_id: str | None
+    sku: str | None
+    title: str | None
+    tracked: bool
+    continue_selling: bool
+    # Sellable ("available") quantity per location id; may be negative when oversold.
+    by_location: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def sellable(self) -> int:
+        return sum(self.by_location.values())
+
+
+@dataclass(frozen=True)
+class LineEta:
+    platform_line_id: str
+    sku: str | None
+    quantity: int
+    eta: date
+
+
+class ConnectorError(RuntimeError):
+    """The platform could not be reached or refused; `retryable` tells the worker whether to back off."""
+
+    def __init__(self, message: str, *, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Connector(Protocol):
+    platform: str
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True only when the body's signature is valid for this app (constant-time compare)."""
+
+    def webhook_envelope(self, headers: Mapping[str, str]) -> WebhookEnvelope:
+        """Topic, shop and dedupe key of a verified delivery."""
+
+    def read_inventory(self, shop, platform_variant_ids: Sequence[str]) -> list[VariantStock]:
+        """Current sellable stock and selling policy of the given variants."""
+
+    def write_backorder_marks(self, shop, platform_order_id: str, tag: str, etas: Sequence[LineEta]) -> None:
+        """Tag the order and store the per-line ETAs on it, idempotently."""

@@ -1,0 +1,13 @@
+"""Which connector serves which platform name; the only place that lists platforms."""
+from __future__ import annotations
+
+
+def build_connector(platform: str, runtime):
+    if platform == "shopify":
+        from connectors.shopify.connector import ShopifyConnector
+
+        return ShopifyConnector(runtime)
+    raise KeyError(f"unknown platform {platform!r}")
+
+
+PLATFORMS = ("shopify",)

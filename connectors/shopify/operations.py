@@ -1,0 +1,85 @@
+"""Every GraphQL document the app sends to Shopify, as named operations in one place.
+
+tests/test_shopify_operations.py validates each one against Shopify's real Admin schema of the
+pinned API version, so a typo or a removed field fails the suite instead of a merchant's job.
+"""
+from __future__ import annotations
+
+SHOP_INFO = """
+query ShopInfo {
+  shop {
+    id
+    name
+    myshopifyDomain
+    email
+    currencyCode
+    ianaTimezone
+  }
+}
+"""
+
+# Sellable stock per location of several variants at once: one call per order, not per line.
+VARIANT_INVENTORY = """
+query VariantInventory($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id
+      sku
+      displayName
+      inventoryPolicy
+      product { id }
+      inventoryItem {
+        id
+        tracked
+        inventoryLevels(first: 20) {
+          edges {
+            node {
+              location { id }
+              quantities(names: ["available"]) { name quantity }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+ORDER_TAGS_ADD = """
+mutation OrderTagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+"""
+
+ORDER_METAFIELDS_SET = """
+mutation OrderMetafieldsSet($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) {
+    metafields { id namespace key }
+    userErrors { field message code }
+  }
+}
+"""
+
+# Cursor-paged walk over recent orders, used by reconciliation (webhooks are not guaranteed).
+RECENT_ORDERS = """
+query RecentOrders($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    edges {
+      cursor
+      node { id legacyResourceId updatedAt }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+ALL_OPERATIONS: dict[str, str] = {
+    "ShopInfo": SHOP_INFO,
+    "VariantInventory": VARIANT_INVENTORY,
+    "OrderTagsAdd": ORDER_TAGS_ADD,
+    "OrderMetafieldsSet": ORDER_METAFIELDS_SET,
+    "RecentOrders": RECENT_ORDERS,
+}

@@ -1,0 +1,35 @@
+"""The Flask app factory. Blueprints are thin entrypoints over services; state lives in Runtime."""
+from __future__ import annotations
+
+from flask import Flask
+
+from plugin.runtime import Runtime, build_runtime
+
+
+def create_app(runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or build_runtime()
+    app = Flask(__name__, instance_path=str(runtime.settings.instance_path))
+    app.config.update(
+        SECRET_KEY=runtime.settings.resolved_secret_key(),
+        # The webhook endpoint enforces its own, clearer 413; this guards every other route.
+        MAX_CONTENT_LENGTH=runtime.settings.webhook_max_bytes + 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["backorder_desk"] = runtime
+
+    from plugin.health import bp as health_bp
+    from webhooks.blueprint import bp as webhooks_bp
+
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(health_bp)
+    try:
+        from connectors.shopify.auth import bp as shopify_auth_bp
+    except ImportError:  # pragma: no cover - during bootstrap only
+        shopify_auth_bp = None
+    if shopify_auth_bp is not None:
+        app.register_blueprint(shopify_auth_bp)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["backorder_desk"]

@@ -1,0 +1,208 @@
+"""Use cases around backorders; each runs its database work in one short transaction.
+
+Platform calls (reading stock, tagging the order) happen outside transactions, so a slow store
+never holds a database lock, and every step can be repeated safely after a crash.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.base import LineEta, VariantStock
+from plugin.backorders.payloads import ShopifyOrder
+from plugin.db.models import Backorder, Order, OrderLine, Shop, Variant
+from plugin.domain.backorders import Demand, allocate_shortfall, default_eta, is_backorderable, platform_sequence
+
+log = logging.getLogger(__name__)
+
+OPEN_BACKORDER = ("open", "ready")
+
+
+@dataclass
+class OrderOutcome:
+    stale: bool = False
+    backordered_units: int = 0
+    # Orders (ours) whose backorder marks in the store must be (re)written.
+    orders_to_mark: set[int] = field(default_factory=set)
+
+
+def load_shop(runtime, shop_id: int) -> Shop:
+    with runtime.db.session() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            raise LookupError(f"shop {shop_id} not found")
+        session.expunge(shop)
+        return shop
+
+
+def record_order(runtime, shop: Shop, order: ShopifyOrder, stock: list[VariantStock],
+                 read_at: datetime) -> OrderOutcome:
+    """Store the order, refresh stock snapshots, and recompute backorders of the variants it touches."""
+    with runtime.db.shop_session(shop.id) as session:
+        existing = session.scalars(
+            select(Order).where(Order.platform_order_id == str(order.id)).with_for_update()
+        ).one_or_none()
+        if existing is not None and _is_stale(existing, order):
+            return OrderOutcome(stale=True)
+
+        variants = _upsert_variants(session, stock, read_at)
+        row = _upsert_order(session, existing, order, variants)
+        session.flush()
+
+        outcome = OrderOutcome()
+        lead_days = int(shop.setting("default_lead_time_days"))
+        for variant in _lock_variants(session, {line.variant_id for line in row.lines if line.variant_id}):
+            outcome.orders_to_mark |= _recompute_variant(session, variant, lead_days)
+        outcome.backordered_units = sum(
+            line.backorder.quantity for line in row.lines if line.backorder and line.backorder.status == "open"
+        )
+        if outcome.backordered_units:
+            outcome.orders_to_mark.add(row.id)
+        return outcome
+
+
+def marks_for_order(runtime, shop: Shop, order_id: int) -> tuple[str, str, list[LineEta]] | None:
+    """What the store should show for an order: (platform order id, tag, per-line ETAs), or None."""
+    with runtime.db.shop_session(shop.id) as session:
+        order = session.get(Order, order_id)
+        if order is None or order.status != "open":
+            return None
+        etas = [
+            LineEta(line.platform_line_id, line.sku, line.backorder.quantity, line.backorder.current_eta)
+            for line in sorted(order.lines, key=lambda ln: ln.platform_line_id)
+            if line.backorder and line.backorder.status == "open" and line.backorder.current_eta
+        ]
+        if not etas:
+            return None
+        tag = str(shop.setting("order_tag"))
+        if order.tags_written == tag and order.etas_written == _etas_digest(etas):
+            return None  # the store already shows exactly this
+        return order.platform_order_id, tag, etas
+
+
+def remember_marks(runtime, shop: Shop, platform_order_id: str, tag: str, etas: list[LineEta]) -> None:
+    with runtime.db.shop_session(shop.id) as session:
+        order = session.scalars(select(Order).where(Order.platform_order_id == platform_order_id)).one()
+        order.tags_written = tag
+        order.etas_written = _etas_digest(etas)
+
+
+# -- internals ---------------------------------------------------------------------------------
+
+def _is_stale(existing: Order, order: ShopifyOrder) -> bool:
+    """An update older than what we stored changes nothing (webhooks arrive out of order)."""
+    if existing.status == "cancelled" and not order.cancelled_at:
+        return True  # a late update from before the cancellation
+    return bool(existing.platform_updated_at and order.updated_at and order.updated_at < existing.platform_updated_at)
+
+
+def _upsert_variants(session: Session, stock: list[VariantStock], read_at: datetime) -> dict[str, Variant]:
+    ids = [s.platform_variant_id for s in stock]
+    rows = {v.platform_variant_id: v for v in session.scalars(select(Variant).where(Variant.platform_variant_id.in_(ids)))}
+    for snap in stock:
+        variant = rows.get(snap.platform_variant_id)
+        if variant is None:
+            variant = Variant(platform_variant_id=snap.platform_variant_id)
+            session.add(variant)
+            rows[snap.platform_variant_id] = variant
+        # Another worker may have stored a newer reading meanwhile; never go back in time.
+        if variant.inventory_read_at is None or variant.inventory_read_at <= read_at:
+            variant.platform_product_id = snap.platform_product_id
+            variant.sku = snap.sku
+            variant.title = snap.title
+            variant.inventory_tracked = snap.tracked
+            variant.continue_selling = snap.continue_selling
+            variant.sellable_quantity = snap.sellable
+            variant.location_quantities = dict(snap.by_location)
+            variant.inventory_read_at = read_at
+    session.flush()
+    return rows
+
+
+def _upsert_order(session: Session, row: Order | None, order: ShopifyOrder, variants: dict[str, Variant]) -> Order:
+    if row is None:
+        row = Order(platform_order_id=str(order.id), placed_at=order.created_at)
+        session.add(row)
+    row.name = order.name
+    row.email = order.email or order.contact_email
+    row.customer_name = order.customer_name
+    row.customer_locale = order.customer_locale
+    row.platform_updated_at = order.updated_at or order.created_at
+    if order.cancelled_at:
+        row.status = "cancelled"
+        for line in row.lines:
+            if line.backorder and line.backorder.status in OPEN_BACKORDER:
+                line.backorder.status = "cancelled"
+    lines = {line.platform_line_id: line for line in row.lines}
+    for item in order.line_items:
+        line = lines.get(str(item.id))
+        if line is None:
+            line = OrderLine(platform_line_id=str(item.id), quantity=item.quantity, open_quantity=0)
+            row.lines.append(line)
+        variant = variants.get(str(item.variant_id)) if item.variant_id else None
+        line.variant = variant
+        line.sku = item.sku or (variant.sku if variant else None)
+        line.title = item.name or item.title
+        line.quantity = item.quantity
+        line.open_quantity = 0 if row.status == "cancelled" else item.open_quantity
+    return row
+
+
+def _lock_variants(session: Session, variant_ids: set[int]) -> list[Variant]:
+    """Serialise recomputation per variant (PostgreSQL row locks; SQLite's single writer already does)."""
+    if not variant_ids:
+        return []
+    stmt = select(Variant).where(Variant.id.in_(sorted(variant_ids))).order_by(Variant.id).with_for_update()
+    return list(session.scalars(stmt))
+
+
+def _recompute_variant(session: Session, variant: Variant, lead_days: int) -> set[int]:
+    """Apply allocate_shortfall to the variant's open lines; returns orders whose backorders changed."""
+    lines = session.scalars(
+        select(OrderLine).join(Order).where(OrderLine.variant_id == variant.id, Order.status == "open")
+    ).all()
+    changed: set[int] = set()
+    backorderable = is_backorderable(variant.inventory_tracked, variant.continue_selling)
+    demands = [
+        Demand(line.id, line.order.placed_at, line.open_quantity,
+               platform_sequence(line.order.platform_order_id, line.platform_line_id))
+        for line in lines if line.open_quantity > 0
+    ]
+    short = allocate_shortfall(variant.sellable_quantity, demands) if backorderable else {}
+    for line in lines:
+        units = short.get(line.id, 0)
+        backorder = line.backorder
+        if backorder is None:
+            if units > 0:
+                eta = default_eta(line.order.placed_at.date(), lead_days)
+                line.backorder = Backorder(
+                    variant_id=variant.id, quantity=units, promised_eta=eta, current_eta=eta,
+                    status="open", ordered_at=line.order.placed_at,
+                )
+                changed.add(line.order_id)
+            continue
+        if backorder.status not in OPEN_BACKORDER:
+            continue
+        if line.open_quantity == 0:
+            backorder.status = "shipped"  # fulfilled (or removed) while we were waiting for stock
+            changed.add(line.order_id)
+        elif units > 0 and (backorder.quantity != units or backorder.status != "open"):
+            backorder.quantity, backorder.status = units, "open"
+            changed.add(line.order_id)
+        elif units == 0 and backorder.status == "open":
+            backorder.status = "ready"  # stock now covers this line
+            changed.add(line.order_id)
+    return changed
+
+
+def _etas_digest(etas: list[LineEta]) -> str:
+    return json.dumps([[e.platform_line_id, e.quantity, e.eta.isoformat()] for e in etas], separators=(",", ":"))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

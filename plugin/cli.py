@@ -1,0 +1,97 @@
+"""`backorder-desk`: the one console script. Commands are thin; the work lives in services."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from plugin.config import ConfigError, load_settings
+
+
+def _settings(**overrides):
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def main() -> None:
+    """Backorder Desk: backorders, ETAs and promises for Shopify and WooCommerce stores."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from plugin.db.migrate import upgrade
+
+    settings = _settings()
+    settings.ensure_instance()
+    upgrade(settings.sqlalchemy_url)
+    click.echo("database is at the latest schema")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="request threads")
+@click.option("--demo", is_flag=True, help="run against the built-in dev store with a demo shop")
+def serve(host: str, port: int, threads: int, demo: bool) -> None:
+    """Serve the app with the worker and the scheduler in this one process (the embedded default)."""
+    from plugin.server import serve_embedded
+
+    serve_embedded(_settings(), host=host, port=port, threads=threads, demo=demo)
+
+
+@main.command()
+def worker() -> None:
+    """Process the webhook inbox (scale-out: run several; web processes then run none)."""
+    from plugin.background import run_worker_process
+    from plugin.runtime import build_runtime
+    from plugin.server import stop_on_signals
+
+    runtime = build_runtime(_settings())
+    run_worker_process(runtime, stop_on_signals())
+
+
+@main.command()
+def clock() -> None:
+    """Run the schedule alone (scale-out: exactly one clock process)."""
+    from plugin.jobs.schedule import build_scheduler
+    from plugin.runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    build_scheduler(runtime, background=False).start()
+
+
+@main.group()
+def demo() -> None:
+    """Drive the demo shop of `make run`."""
+
+
+@demo.command("order")
+@click.option("--sku", required=True)
+@click.option("--qty", "quantity", default=1, show_default=True, type=int)
+@click.option("--email", default="shopper@example.com", show_default=True)
+@click.option("--shop", default=None, help="demo shop domain (default: the seeded one)")
+def demo_order(sku: str, quantity: int, email: str, shop: str | None) -> None:
+    """Place an order in the dev store; it reaches the app as a signed webhook."""
+    import httpx
+
+    from plugin.devdemo import DEMO_SHOP, FAKE_MOUNT
+
+    settings = _settings()
+    url = f"{settings.public_url}{FAKE_MOUNT}/_devstore/orders"
+    try:
+        response = httpx.post(url, json={"shop": shop or DEMO_SHOP, "sku": sku, "quantity": quantity, "email": email},
+                              timeout=30)
+    except httpx.TransportError as exc:
+        raise click.ClickException(f"cannot reach the app at {settings.public_url} ({exc}); is `make run` running?")
+    if response.status_code >= 400:
+        raise click.ClickException(f"the dev store refused the order: {response.status_code} {response.text[:300]}")
+    click.echo(json.dumps(response.json(), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Typed settings, read once from the environment and an optional .env file.
+
+A bad value stops the app at start with a message naming the variable, instead of failing later
+inside a request or a job.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """Raised when a setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_url: AnyHttpUrl = Field("http://127.0.0.1:8000", alias="APP_URL")
+    shopify_api_key: str = Field("", alias="SHOPIFY_API_KEY")
+    shopify_api_secret: str = Field("", alias="SHOPIFY_API_SECRET")
+    # Shopify lets an app rotate its secret; webhooks signed with the previous one stay valid meanwhile.
+    shopify_api_secret_old: str = Field("", alias="SHOPIFY_API_SECRET_OLD")
+    database_url: str = Field("", alias="DATABASE_URL")
+    secret_key: str = Field("", alias="SECRET_KEY")
+    encryption_key: str = Field("", alias="ENCRYPTION_KEY")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
+    instance_path: Path = Field(DEFAULT_INSTANCE, alias="INSTANCE_PATH")
+    # Where Shopify traffic goes instead of https://<shop>/ (the dev store of the demo and the tests).
+    shopify_fake_url: str = Field("", alias="SHOPIFY_FAKE_URL")
+    worker_threads: int = Field(2, alias="WORKER_THREADS", ge=0, le=64)
+    webhook_max_bytes: int = Field(5 * 1024 * 1024, alias="WEBHOOK_MAX_BYTES", gt=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        if value.startswith("postgres://"):
+            raise ValueError("use postgresql:// (or postgresql+psycopg://)")
+        return value
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url or f"sqlite:///{self.instance_path / 'backorder-desk.sqlite3'}"
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+
+    @property
+    def public_url(self) -> str:
+        return str(self.app_url).rstrip("/")
+
+    def ensure_instance(self) -> None:
+        self.instance_path.mkdir(parents=True, exist_ok=True)
+
+    def resolved_encryption_keys(self) -> list[str]:
+        """Current key first; more keys (comma-separated) still decrypt old rows during rotation.
+
+        In the embedded default no key is configured, so one is generated once into instance/
+        with mode 0600 and reused on every start.
+        """
+        if self.encryption_key:
+            return [k.strip() for k in self.encryption_key.split(",") if k.strip()]
+        from cryptography.fernet import Fernet
+
+        self.ensure_instance()
+        path = self.instance_path / "encryption.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(Fernet.generate_key().decode())
+        return [path.read_text().strip()]
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        self.ensure_instance()
+        path = self.instance_path / "secret.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def load_settings(**overrides) -> Settings:
+    """Build settings; overrides (by field name) win over the environment. Errors name the variable."""
+    try:
+        settings = Settings(**{Settings.model_fields[k].alias or k: v for k, v in overrides.items()})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = err["loc"][0] if err["loc"] else "?"
+            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("Invalid configuration: " + "; ".join(problems)) from None
+    if settings.encryption_key:
+        from cryptography.fernet import Fernet
+
+        for key in settings.resolved_encryption_keys():
+            try:
+                Fernet(key)
+            except (ValueError, TypeError):
+                raise ConfigError(
+                    "Invalid configuration: ENCRYPTION_KEY: each key must be 32 url-safe base64-encoded bytes "
+                    "(make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+                ) from None
+    return settings

@@ -1,0 +1,262 @@
+"""The data model. Every row that belongs to a shop carries shop_id and is filtered by ShopScope."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+from plugin.db.types import EncryptedText, UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ShopOwned:
+    """Mixin for rows that belong to one shop; a shop-scoped session only ever sees its own."""
+
+    @declared_attr
+    def shop_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    __table_args__ = (UniqueConstraint("platform", "domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    domain: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), default="installed")  # installed | uninstalled
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    access_token_expires_at: Mapped[datetime | None]
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
+    refresh_token_expires_at: Mapped[datetime | None]
+    scopes: Mapped[str | None] = mapped_column(Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    installed_at: Mapped[datetime | None]
+    uninstalled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_installed(self) -> bool:
+        return self.status == "installed"
+
+    def setting(self, name: str):
+        from plugin.shop_settings import DEFAULT_SHOP_SETTINGS
+
+        return (self.settings or {}).get(name, DEFAULT_SHOP_SETTINGS[name])
+
+
+class Variant(ShopOwned, Base):
+    __tablename__ = "variants"
+    __table_args__ = (UniqueConstraint("shop_id", "platform_variant_id"), Index(None, "shop_id", "sku"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_variant_id: Mapped[str] = mapped_column(String(255))
+    platform_product_id: Mapped[str | None] = mapped_column(String(255))
+    sku: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(512))
+    inventory_tracked: Mapped[bool] = mapped_column(Boolean, default=True)
+    continue_selling: Mapped[bool] = mapped_column(Boolean, default=False)
+    sellable_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    location_quantities: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    inventory_read_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Order(ShopOwned, Base):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("shop_id", "platform_order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_order_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    customer_name: Mapped[str | None] = mapped_column(String(255))
+    customer_locale: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | cancelled
+    placed_at: Mapped[datetime]
+    platform_updated_at: Mapped[datetime | None]
+    tags_written: Mapped[str | None] = mapped_column(String(255))
+    etas_written: Mapped[str | None] = mapped_column(Text)  # the metafield value last written
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", cascade="all, delete-orphan")
+
+
+class OrderLine(ShopOwned, Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "platform_line_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    platform_line_id: Mapped[str] = mapped_column(String(255))
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"), index=True)
+    sku: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(512))
+    quantity: Mapped[int] = mapped_column(Integer)
+    open_quantity: Mapped[int] = mapped_column(Integer)  # ordered, not yet fulfilled or removed
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    variant: Mapped[Variant | None] = relationship()
+    backorder: Mapped["Backorder | None"] = relationship(back_populates="line", uselist=False)
+
+
+BACKORDER_STATUSES = ("open", "ready", "shipped", "cancelled", "refunded")
+
+
+class Backorder(ShopOwned, Base):
+    __tablename__ = "backorders"
+    __table_args__ = (Index(None, "shop_id", "variant_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), unique=True)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    promised_eta: Mapped[date | None] = mapped_column(Date)
+    current_eta: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    ordered_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    line: Mapped[OrderLine] = relationship(back_populates="backorder")
+
+
+class Supplier(ShopOwned, Base):
+    __tablename__ = "suppliers"
+    __table_args__ = (UniqueConstraint("shop_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=14)
+    lead_time_spread_days: Mapped[int] = mapped_column(Integer, default=0)
+    handling_days: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SupplyLine(ShopOwned, Base):
+    """Incoming stock from a supplier (a purchase-order line); filled by the supplier feeds."""
+
+    __tablename__ = "supply_lines"
+    __table_args__ = (Index(None, "shop_id", "sku"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"))
+    sku: Mapped[str] = mapped_column(String(255))
+    quantity: Mapped[int] = mapped_column(Integer)
+    expected_date: Mapped[date | None] = mapped_column(Date)
+    po_reference: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), default="ordered")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WebhookEvent(Base):
+    """The durable inbox. A row is written before the platform gets its 200; the worker does the rest.
+
+    Not shop-scoped: events arrive before we know (or even have) the shop, and the worker serves all.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("platform", "dedupe_key"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(100))
+    shop_domain: Mapped[str | None] = mapped_column(String(255))
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    # pending -> processing -> done | failed (retry later) | dead ; rejected / ignored are final on arrival
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None]
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class Notification(ShopOwned, Base):
+    """The email outbox; rows are committed with the event that caused them and sent by a job."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    locale: Mapped[str | None] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+    __table_args__ = (Index(None, "job_name", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_name: Mapped[str] = mapped_column(String(100))
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | error
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Heartbeat(Base):
+    """Last sign of life of each worker and scheduler process, read by /healthz."""
+
+    __tablename__ = "heartbeats"
+
+    component: Mapped[str] = mapped_column(String(100), primary_key=True)  # e.g. "worker:host:pid"
+    kind: Mapped[str] = mapped_column(String(20))  # worker | scheduler
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,114 @@
+"""POST /webhooks/shopify: verify, store once, answer - and what happens to bad deliveries."""
+import json
+
+from sqlalchemy import func, select
+
+from plugin.db.models import Shop, WebhookEvent
+from tests.conftest import API_SECRET, OLD_API_SECRET
+from tests.shopify_samples import sample, webhook_headers
+from tests.flow_helpers import drain
+
+SHOP = "ingest-shop.myshopify.com"
+
+
+def _events(runtime):
+    with runtime.db.session() as s:
+        return s.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
+
+
+def _post(client, body: bytes, headers):
+    return client.post("/webhooks/shopify", data=body, headers=headers)
+
+
+def _order_body():
+    return json.dumps(sample("orders/create")).encode()
+
+
+def test_signed_webhook_is_stored_once_and_acknowledged(client, runtime):
+    body = _order_body()
+    headers = webhook_headers("orders/create", SHOP, body, API_SECRET, event_id="evt-1")
+    response = _post(client, body, headers)
+    assert response.status_code == 200
+    [event] = _events(runtime)
+    assert (event.platform, event.topic, event.shop_domain, event.dedupe_key) == ("shopify", "orders/create", SHOP, "evt-1")
+    assert event.status == "pending"
+    assert json.loads(event.body) == json.loads(body)
+    # The signature is never kept; the platform's identity headers are.
+    assert "x-shopify-hmac-sha256" not in event.headers
+    assert event.headers["x-shopify-webhook-id"] == headers["X-Shopify-Webhook-Id"]
+
+
+def test_webhook_signed_with_the_previous_secret_is_accepted_during_rotation(client, runtime):
+    body = _order_body()
+    assert _post(client, body, webhook_headers("orders/create", SHOP, body, OLD_API_SECRET)).status_code == 200
+    assert len(_events(runtime)) == 1
+
+
+def test_forged_or_missing_signature_is_401_and_stores_nothing(client, runtime):
+    body = _order_body()
+    forged = webhook_headers("orders/create", SHOP, body, "not-the-secret")
+    assert _post(client, body, forged).status_code == 401
+    missing = webhook_headers("orders/create", SHOP, body, API_SECRET)
+    del missing["X-Shopify-Hmac-Sha256"]
+    assert _post(client, body, missing).status_code == 401
+    tampered = webhook_headers("orders/create", SHOP, body, API_SECRET)
+    assert _post(client, body.replace(b"jon@example.com", b"eve@example.com"), tampered).status_code == 401
+    assert _events(runtime) == []
+
+
+def test_redelivery_of_the_same_event_is_stored_once(client, runtime):
+    body = _order_body()
+    first = webhook_headers("orders/create", SHOP, body, API_SECRET, event_id="evt-dup")
+    again = webhook_headers("orders/create", SHOP, body, API_SECRET, event_id="evt-dup")
+    assert first["X-Shopify-Webhook-Id"] != again["X-Shopify-Webhook-Id"]
+    assert _post(client, body, first).status_code == 200
+    response = _post(client, body, again)
+    assert response.status_code == 200 and response.get_json()["duplicate"] is True
+    assert len(_events(runtime)) == 1
+
+
+def test_webhook_id_is_the_dedupe_key_when_there_is_no_event_id(client, runtime):
+    body = _order_body()
+    headers = webhook_headers("orders/create", SHOP, body, API_SECRET, event_id=False, webhook_id="wh-7")
+    assert _post(client, body, headers).status_code == 200
+    assert _post(client, body, headers).status_code == 200
+    [event] = _events(runtime)
+    assert event.dedupe_key == "wh-7"
+
+
+def test_body_over_5_mb_is_413_and_not_stored(client, runtime):
+    body = b'{"pad": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    assert _post(client, body, webhook_headers("orders/create", SHOP, body, API_SECRET)).status_code == 413
+    assert _events(runtime) == []
+
+
+def test_unknown_platform_is_404(client):
+    assert client.post("/webhooks/nosuch", data=b"{}").status_code == 404
+
+
+def _install(runtime, domain=SHOP, status="installed"):
+    with runtime.db.session() as s:
+        s.add(Shop(platform="shopify", domain=domain, status=status))
+
+
+def test_bad_json_unknown_topic_and_unknown_shop_are_kept_with_a_reason(client, runtime):
+    _install(runtime)
+    _install(runtime, "gone-shop.myshopify.com", status="uninstalled")
+    bad = b'{"id": 1, "line_items": ['
+    ok_body = _order_body()
+    deliveries = [
+        (bad, webhook_headers("orders/create", SHOP, bad, API_SECRET, event_id="bad-json")),
+        (ok_body, webhook_headers("products/create", SHOP, ok_body, API_SECRET, event_id="odd-topic")),
+        (ok_body, webhook_headers("orders/create", "stranger.myshopify.com", ok_body, API_SECRET, event_id="no-shop")),
+        (ok_body, webhook_headers("orders/create", "gone-shop.myshopify.com", ok_body, API_SECRET, event_id="gone")),
+    ]
+    for body, headers in deliveries:
+        assert _post(client, body, headers).status_code == 200
+    drain(runtime)
+    by_key = {e.dedupe_key: e for e in _events(runtime)}
+    assert by_key["bad-json"].status == "rejected" and by_key["bad-json"].reason
+    assert by_key["odd-topic"].status == "ignored" and "topic" in by_key["odd-topic"].reason
+    assert by_key["no-shop"].status == "ignored" and by_key["no-shop"].reason
+    assert by_key["gone"].status == "ignored" and by_key["gone"].reason
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(WebhookEvent)) == 4

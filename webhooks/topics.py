@@ -1,0 +1,44 @@
+"""Which handler runs for which (platform, topic): the one place topics are wired to code.
+
+A handler is `handler(runtime, event: InboxEvent) -> None`. It opens its own short transactions
+(platform calls happen outside them) and must be idempotent: the worker may run it again after a
+crash, and a platform may deliver the same change twice under different ids.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    id: int
+    platform: str
+    topic: str
+    shop_id: int
+    shop_domain: str
+    headers: dict[str, str]
+    payload: Any
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class TopicRoute:
+    handler: Callable[..., None]
+    # Compliance topics (e.g. shop/redact) arrive after uninstall and must still run.
+    allow_uninstalled: bool = False
+
+
+def routes() -> dict[tuple[str, str], TopicRoute]:
+    # Imported lazily: handlers import services, which import the connectors; the webhook
+    # endpoint itself must stay importable without any of that.
+    from connectors.shopify.lifecycle import on_app_uninstalled
+    from plugin.backorders.handlers import on_order_cancelled, on_order_upsert
+
+    return {
+        ("shopify", "orders/create"): TopicRoute(on_order_upsert),
+        ("shopify", "orders/updated"): TopicRoute(on_order_upsert),
+        ("shopify", "orders/cancelled"): TopicRoute(on_order_cancelled),
+        ("shopify", "app/uninstalled"): TopicRoute(on_app_uninstalled),
+    }
