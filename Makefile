@@ -18,7 +18,6 @@ WEBHOOK_SAMPLES := $(SHOPIFY_DATA)/webhook-schemas/metadatas/2026-07
 
 run: $(STAMP) $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES)
 	$(BIN)/backorder-desk migrate
-	$(BIN)/backorder-desk demo seed
 	$(BIN)/backorder-desk serve --demo
 
 test: $(STAMP) $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES) postgres-check

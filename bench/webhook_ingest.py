@@ -53,6 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--gunicorn-workers", type=int, default=2)
     p.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
     p.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (gthread; default 8)")
+    p.add_argument("--keep-alive", type=int, default=0,
+                   help="gunicorn --keep-alive seconds; 0 (default) closes each connection after its answer, "
+                        "so connections spread evenly over the workers (see bench/README.md)")
     p.add_argument("--wrk-threads", type=int, default=1, help="load generator threads (default 1: it needs little CPU)")
     p.add_argument("--warmup", type=int, default=2000, help="requests per target before measuring (stored nothing)")
     p.add_argument("--shops", type=int, default=1, help="shops the orders are spread over (default 1)")
@@ -155,7 +158,7 @@ def run_target(name: str, app_spec: str, env: dict, args, workdir: Path, request
     from bench.support.servers import Gunicorn
 
     server = Gunicorn(app_spec, env, workdir / f"gunicorn-{name}.log", workers=args.gunicorn_workers,
-                      worker_class=args.worker_class, threads=args.threads)
+                      worker_class=args.worker_class, threads=args.threads, keep_alive=args.keep_alive)
     time_limit = args.time_limit or max(120.0, args.requests / 20)
     try:
         server.start()
@@ -222,8 +225,8 @@ def main(argv=None) -> int:
             else:
                 postgres_cpu = None
 
-            say(f"bare endpoint: gunicorn -w {args.gunicorn_workers} -k {args.worker_class} --threads {args.threads}, "
-                f"wrk -c {args.concurrency} -t {args.wrk_threads}...")
+            say(f"bare endpoint: gunicorn -w {args.gunicorn_workers} -k {args.worker_class} --threads {args.threads} "
+                f"--keep-alive {args.keep_alive}, wrk -c {args.concurrency} -t {args.wrk_threads}...")
             bare = run_target("bare", "bench.support.wsgi_apps:bare_app()", env, args, workdir, requests_file,
                               warmup_file, postgres_cpu)
             say(f"  {bare.acks_per_s:,.0f} acks/s, p50 {bare.p50_ms:.1f} ms, p99 {bare.p99_ms:.1f} ms")
@@ -315,7 +318,11 @@ def build_report(args, bare, ours, stored, drained, sizes, facts, fake, fake_tim
         "server_cpu_s": round(ours.server_cpu_s, 2),
         "bare_server_cpu_s": round(bare.server_cpu_s, 2),
         "postgres_cpu_s": round(ours.postgres_cpu_s, 2) if ours.postgres_cpu_s is not None else None,
-        "gunicorn": {"workers": args.gunicorn_workers, "worker_class": args.worker_class, "threads": args.threads},
+        "gunicorn": {"workers": args.gunicorn_workers, "worker_class": args.worker_class, "threads": args.threads,
+                     "keep_alive": args.keep_alive},
+        "worker_cpu_split_s": ours.worker_cpu_split,
+        "bare_worker_cpu_split_s": bare.worker_cpu_split,
+        "extra_parked_requests": ours.extra + bare.extra,
         "wrk_threads": args.wrk_threads,
         "shops": args.shops,
         "variants_per_shop": args.variants,
@@ -334,12 +341,12 @@ def print_summary(r: dict, bare, ours, drained) -> None:
     say(f"=== webhook ingest: {r['requests']} orders/create webhooks (~{r['body_bytes_mean']} B), "
         f"concurrency {r['concurrency']}, {r['db']} ===")
     say(f"bare Flask endpoint : {r['bare_acks_per_s']:>9,.1f} acks/s   p50 {r['bare_p50_ms']:6.2f} ms   "
-        f"p99 {r['bare_p99_ms']:6.2f} ms   ({r['bare_seconds']:.2f}s, server CPU {r['bare_server_cpu_s']:.1f}s, "
-        f"wrk CPU {r['bare_wrk_cpu_s']:.2f}s)")
+        f"p99 {r['bare_p99_ms']:6.2f} ms   ({r['bare_seconds']:.2f}s, server CPU {r['bare_server_cpu_s']:.1f}s "
+        f"{r['bare_worker_cpu_split_s']}, wrk CPU {r['bare_wrk_cpu_s']:.2f}s)")
     pg = f", postgres CPU {r['postgres_cpu_s']:.1f}s" if r["postgres_cpu_s"] is not None else ""
     say(f"backorder desk      : {r['acks_per_s']:>9,.1f} acks/s   p50 {r['p50_ms']:6.2f} ms   "
-        f"p99 {r['p99_ms']:6.2f} ms   ({r['ingest_seconds']:.2f}s, server CPU {r['server_cpu_s']:.1f}s, "
-        f"wrk CPU {r['wrk_cpu_s']:.2f}s{pg})")
+        f"p99 {r['p99_ms']:6.2f} ms   ({r['ingest_seconds']:.2f}s, server CPU {r['server_cpu_s']:.1f}s "
+        f"{r['worker_cpu_split_s']}, wrk CPU {r['wrk_cpu_s']:.2f}s{pg})")
     say(f"                      p99.9 {r['p999_ms']:.2f} ms, max {r['max_ms']:.2f} ms, non-2xx {r['non2xx']}, "
         f"socket errors {r['socket_errors']}")
     say(f"ratio ours/bare     : {r['ratio']:.3f}   (goal >= 0.5: {ok(g['ratio_ge_0_5'])})")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import click
 
@@ -90,7 +91,19 @@ def demo_order(sku: str, quantity: int, email: str, shop: str | None) -> None:
         raise click.ClickException(f"cannot reach the app at {settings.public_url} ({exc}); is `make run` running?")
     if response.status_code >= 400:
         raise click.ClickException(f"the dev store refused the order: {response.status_code} {response.text[:300]}")
-    click.echo(json.dumps(response.json(), indent=2))
+    order = response.json()
+    click.echo(f"placed {order['name']} ({order['id']}): {quantity} x {sku}; webhook answered {order.get('webhookStatus')}")
+    # The app works asynchronously (inbox -> worker); show what it wrote back once it has.
+    number = order["id"].rsplit("/", 1)[-1]
+    status_url = f"{settings.public_url}{FAKE_MOUNT}/_devstore/shops/{shop or DEMO_SHOP}/orders/{number}"
+    for _ in range(40):
+        time.sleep(0.25)
+        seen = httpx.get(status_url, timeout=10).json()
+        if seen.get("metafields"):
+            break
+    click.echo(json.dumps({"tags": seen.get("tags"), "metafields": seen.get("metafields")}, indent=2))
+    if not seen.get("metafields"):
+        click.echo("no backorder was written (enough stock, or the worker has not caught up yet)")
 
 
 if __name__ == "__main__":  # pragma: no cover

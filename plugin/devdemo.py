@@ -38,7 +38,9 @@ def build_demo(settings):
     if not settings.shopify_api_key:
         settings = settings.model_copy(update={"shopify_api_key": DEMO_API_KEY, "shopify_api_secret": DEMO_API_SECRET})
     fake = FakeShopify(settings.shopify_api_key, settings.shopify_api_secret,
-                       webhook_url=f"{settings.public_url}/webhooks/shopify")
+                       webhook_url=f"{settings.public_url}/webhooks/shopify",
+                       # Like Shopify, send the webhooks our own writes cause (tagsAdd -> orders/updated).
+                       api_webhooks="thread")
     runtime = build_runtime(settings, shopify_transport=httpx.WSGITransport(app=fake.wsgi_app))
     runtime.extras["devstore"] = fake
     app = create_app(runtime)

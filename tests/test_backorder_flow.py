@@ -147,3 +147,14 @@ def _loaded_backorders(runtime):
         return s.scalars(
             select(Backorder).options(selectinload(Backorder.line).selectinload(OrderLine.order))
         ).all()
+
+
+def test_an_order_with_many_variants_reads_stock_within_shopifys_query_cost_limit(runtime, fake_shopify, store):
+    product = fake_shopify.add_product(SHOP, "Tiles", variants=[
+        {"sku": f"TILE-{i}", "price": "1.00", "tracked": True, "policy": "CONTINUE", "available": 0} for i in range(45)])
+    order = fake_shopify.place_order(SHOP, [(v["id"], 1) for v in product["variants"]])
+    drain(runtime)
+    assert len([b for b in _backorder_rows(runtime) if b.status == "open"]) == 45
+    reads = [c for c in fake_shopify.calls if c.operation == "VariantInventory"]
+    assert len(reads) >= 2 and all(c.requested_cost <= 1000 and not c.throttled for c in reads)
+    assert "backorder" in fake_shopify.order(SHOP, order["id"])["tags"]

@@ -48,6 +48,7 @@ class LoadResult:
     socket_errors: int
     extra: int
     closed_by_server: int
+    worker_cpu_split: list
     duration_s: float
     p50_ms: float
     p90_ms: float
@@ -71,6 +72,8 @@ def run_wrk(target: str, url: str, requests_file: Path, requests: int, *, connec
         raise LoadGenError(f"need at least {connections} requests per wrk thread (got {requests} for {threads})")
     argv = [find_wrk(), "-t", str(threads), "-c", str(connections), "-d", f"{int(time_limit)}s",
             "-T", "60s", "-s", str(REPLAY_LUA), url, "--", str(requests_file), str(threads)]
+    split_probe = getattr(cpu_probe, "__self__", None)
+    split0 = split_probe.per_worker_cpu() if split_probe is not None else {}
     server_cpu0 = cpu_probe() if cpu_probe else 0.0
     pg_cpu0 = postgres_probe() if postgres_probe else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -102,6 +105,8 @@ def run_wrk(target: str, url: str, requests_file: Path, requests: int, *, connec
         stderr_reader.join(5)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu = (cpu_probe() - server_cpu0) if cpu_probe else 0.0
+    split1 = split_probe.per_worker_cpu() if split_probe is not None else {}
+    worker_split = sorted((round(split1[p] - split0.get(p, 0.0), 2) for p in split1), reverse=True)
     pg_cpu = (postgres_probe() - pg_cpu0) if postgres_probe and pg_cpu0 is not None else None
     wall = time.monotonic() - started
     out = "\n".join(out_lines)
@@ -126,6 +131,7 @@ def run_wrk(target: str, url: str, requests_file: Path, requests: int, *, connec
         duration_s=(data["measured_us"] if data["measured_us"] > 0 else data["duration_us"]) / 1e6,
         extra=data["extra"],
         closed_by_server=data["closed"],
+        worker_cpu_split=worker_split,
         p50_ms=data["lat_p50_us"] / 1000,
         p90_ms=data["lat_p90_us"] / 1000,
         p99_ms=data["lat_p99_us"] / 1000,

@@ -21,7 +21,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn_argv(app_spec: str, port: int, *, workers: int, worker_class: str, threads: int) -> list[str]:
+def gunicorn_argv(app_spec: str, port: int, *, workers: int, worker_class: str, threads: int,
+                  keep_alive: int = 30) -> list[str]:
     """The one gunicorn command line both targets share; only the app differs."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     return [
@@ -31,7 +32,7 @@ def gunicorn_argv(app_spec: str, port: int, *, workers: int, worker_class: str, 
         "--worker-class", worker_class,
         "--threads", str(threads),
         "--backlog", "2048",
-        "--keep-alive", "30",
+        "--keep-alive", str(keep_alive),
         "--timeout", "120",
         "--graceful-timeout", "5",
         "--log-level", "warning",
@@ -85,13 +86,14 @@ class Gunicorn:
     workers: int = 2
     worker_class: str = "gthread"
     threads: int = 8
+    keep_alive: int = 30
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
     @property
     def argv(self) -> list[str]:
         return gunicorn_argv(self.app_spec, self.port, workers=self.workers, worker_class=self.worker_class,
-                             threads=self.threads)
+                             threads=self.threads, keep_alive=self.keep_alive)
 
     def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, **self.env, "BENCH_THREADS": str(self.threads),
@@ -135,7 +137,10 @@ class Gunicorn:
         return children_of(self.proc.pid) if self.proc else []
 
     def workers_cpu(self) -> float:
-        return sum(cpu_seconds(pid) for pid in self.worker_pids())
+        return sum(self.per_worker_cpu().values())
+
+    def per_worker_cpu(self) -> dict[int, float]:
+        return {pid: cpu_seconds(pid) for pid in self.worker_pids()}
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -6,29 +6,37 @@ points the call is expected to cost, so the app never overdraws it and THROTTLED
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
+
+
+SAFETY_SECONDS = 0.02
 
 
 @dataclass
 class BucketModel:
-    maximum: float = 1000.0
-    restore_rate: float = 50.0
-    available: float = 1000.0
-    observed_at: float = field(default_factory=time.monotonic)
+    # Shopify's Standard plan until the first answer tells us the shop's real bucket.
+    maximum: float = 2000.0
+    restore_rate: float = 100.0
+    available: float = 2000.0
+    # None until the first reading: the model may be driven by any clock, so it invents no time.
+    observed_at: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Last requested cost seen per operation: the best estimate of what the next call will cost.
     expected_cost: dict[str, float] = field(default_factory=dict)
 
     def available_at(self, now: float) -> float:
-        return min(self.maximum, self.available + (now - self.observed_at) * self.restore_rate)
+        if self.observed_at is None:
+            return self.available
+        return min(self.maximum, self.available + max(0.0, now - self.observed_at) * self.restore_rate)
 
     def reserve(self, operation: str, now: float, default_cost: float = 50.0) -> float:
         """Take the expected cost out of the model; returns seconds to wait before sending."""
         with self.lock:
             cost = min(self.expected_cost.get(operation, default_cost), self.maximum)
             level = self.available_at(now)
-            wait = 0.0 if level >= cost else (cost - level) / self.restore_rate
+            # A hair more than the exact refill time: the server's float arithmetic must not come up
+            # 0.0001 points short and answer THROTTLED.
+            wait = 0.0 if level >= cost else (cost - level) / self.restore_rate + SAFETY_SECONDS
             # Book the points now so concurrent callers in this process queue behind each other.
             self.available = level - cost
             self.observed_at = now
@@ -50,4 +58,4 @@ class BucketModel:
     def seconds_until(self, points: float, now: float) -> float:
         with self.lock:
             level = self.available_at(now)
-            return 0.0 if level >= points else (points - level) / self.restore_rate
+            return 0.0 if level >= points else (points - level) / self.restore_rate + SAFETY_SECONDS

@@ -54,8 +54,8 @@ class Call:
 class FakeShopify:
     def __init__(self, api_key: str, api_secret: str, *, api_version: str = "2026-10",
                  webhook_url: str | None = None, deliver: Callable[[str, dict[str, str], bytes], int] | None = None,
-                 bucket_size: float = 1000, restore_rate: float = 50.0, clock: Callable[[], float] = time.monotonic,
-                 access_token_ttl: int = 86400, refresh_token_ttl: int = 90 * 86400, data_dir: str | Path | None = None,
+                 bucket_size: float = 2000, restore_rate: float = 100.0, clock: Callable[[], float] = time.monotonic,
+                 access_token_ttl: int = 3600, refresh_token_ttl: int = 90 * 86400, data_dir: str | Path | None = None,
                  webhook_api_version: str = "2026-07", scopes=DEFAULT_SCOPES, api_client_id: int | None = None,
                  now: Callable[[], datetime] | None = None, api_webhooks: str = "queue"):
         if not api_key or not api_secret:
