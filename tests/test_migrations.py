@@ -12,3 +12,36 @@ def test_migrations_match_the_models(database_url):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ; add a migration: {diff}"
+
+
+def test_upgrading_a_database_that_holds_rows(tmp_path):
+    """0001 -> head on a database with a shop, an order and a backorder, as a merchant would have."""
+    from sqlalchemy import text
+
+    from plugin.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    upgrade(url, "0001")
+    engine = create_engine(url)
+    now = "2026-11-01 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO shops (id, platform, domain, status, settings, created_at, updated_at) "
+                          "VALUES (1, 'shopify', 'old.myshopify.com', 'installed', '{}', :n, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO variants (id, shop_id, platform_variant_id, inventory_tracked, continue_selling, "
+                          "sellable_quantity, location_quantities, updated_at) VALUES (1, 1, '9', 1, 1, -1, '{}', :n)"), {"n": now})
+        conn.execute(text("INSERT INTO orders (id, shop_id, platform_order_id, status, placed_at, created_at, updated_at) "
+                          "VALUES (1, 1, '5', 'open', :n, :n, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO order_lines (id, shop_id, order_id, platform_line_id, variant_id, quantity, open_quantity) "
+                          "VALUES (1, 1, 1, '1', 1, 1, 1)"))
+        conn.execute(text("INSERT INTO backorders (id, shop_id, order_line_id, variant_id, quantity, status, ordered_at, "
+                          "created_at, updated_at) VALUES (1, 1, 1, 1, 1, 'open', :n, :n, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO suppliers (id, shop_id, name, lead_time_days, lead_time_spread_days, handling_days, "
+                          "created_at) VALUES (1, 1, 'Acme', 10, 2, 1, :n)"), {"n": now})
+    engine.dispose()
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT promise_version, priority FROM backorders")).one() == (1, 0)
+        assert conn.execute(text("SELECT feed_kind, sync_interval_minutes, active FROM suppliers")).one() == ("manual", 360, 1)
+        assert conn.execute(text("SELECT eta_dirty FROM variants")).scalar_one() == 1
+    engine.dispose()

@@ -92,6 +92,8 @@ class Variant(ShopOwned, Base):
     sellable_quantity: Mapped[int] = mapped_column(Integer, default=0)
     location_quantities: Mapped[dict[str, Any]] = mapped_column(default=dict)
     inventory_read_at: Mapped[datetime | None]
+    # Set when stock, supply or backorders of this variant changed: the next recompute takes it.
+    eta_dirty: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -147,6 +149,16 @@ class Backorder(ShopOwned, Base):
     quantity: Mapped[int] = mapped_column(Integer)
     promised_eta: Mapped[date | None] = mapped_column(Date)
     current_eta: Mapped[date | None] = mapped_column(Date)
+    # The engine's range (P10 / P50 / P90) and what covers the line: stock | supply | lead_time.
+    eta_earliest: Mapped[date | None] = mapped_column(Date)
+    eta_likely: Mapped[date | None] = mapped_column(Date)
+    eta_latest: Mapped[date | None] = mapped_column(Date)
+    covered_by: Mapped[str | None] = mapped_column(String(20))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id", ondelete="SET NULL"))
+    # Bumped whenever the promise given to the customer changes; events and emails key on it.
+    promise_version: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # > 0 jumps the first-come queue
+    eta_computed_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="open")
     ordered_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -165,25 +177,118 @@ class Supplier(ShopOwned, Base):
     lead_time_days: Mapped[int] = mapped_column(Integer, default=14)
     lead_time_spread_days: Mapped[int] = mapped_column(Integer, default=0)
     handling_days: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Feed: "url" (fetched on a schedule), "upload" (CSV sent through the app), "manual" (typed in),
+    # "shopify_incoming" (the store's own inventory shipments).
+    feed_kind: Mapped[str] = mapped_column(String(30), default="manual")
+    feed_url: Mapped[str | None] = mapped_column(Text)
+    feed_format: Mapped[str | None] = mapped_column(String(10))  # csv | json
+    feed_auth_header: Mapped[str | None] = mapped_column(EncryptedText)  # e.g. "Authorization: Bearer ..."
+    feed_etag: Mapped[str | None] = mapped_column(Text)
+    feed_last_modified: Mapped[str | None] = mapped_column(String(100))
+    sync_interval_minutes: Mapped[int] = mapped_column(Integer, default=360)
+    sync_cron: Mapped[str | None] = mapped_column(String(100))
+    last_synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    skus: Mapped[list["SupplierSku"]] = relationship(back_populates="supplier", cascade="all, delete-orphan")
+
+
+class SupplierSku(ShopOwned, Base):
+    """Which SKUs a supplier supplies: the primary source, or a substitute when the primary cannot."""
+
+    __tablename__ = "supplier_skus"
+    __table_args__ = (UniqueConstraint("supplier_id", "sku"), Index(None, "shop_id", "sku"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="primary")  # primary | substitute
+
+    supplier: Mapped[Supplier] = relationship(back_populates="skus")
+
+
+SUPPLY_STATUSES = ("ordered", "shipped", "received", "cancelled")
 
 
 class SupplyLine(ShopOwned, Base):
-    """Incoming stock from a supplier (a purchase-order line); filled by the supplier feeds."""
+    """Incoming stock from a supplier (a purchase-order line), kept current by the supplier's feed."""
 
     __tablename__ = "supply_lines"
-    __table_args__ = (Index(None, "shop_id", "sku"),)
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "po_reference", "sku"),
+        Index(None, "shop_id", "sku"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), index=True)
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"))
     sku: Mapped[str] = mapped_column(String(255))
+    location: Mapped[str | None] = mapped_column(String(255))  # platform location id; None: any
     quantity: Mapped[int] = mapped_column(Integer)
+    # First date the supplier promised; expected_date is the current one. Their gap, and the
+    # actual receipt date, are what supplier lateness is learnt from.
+    promised_date: Mapped[date | None] = mapped_column(Date)
     expected_date: Mapped[date | None] = mapped_column(Date)
-    po_reference: Mapped[str | None] = mapped_column(String(255))
+    received_date: Mapped[date | None] = mapped_column(Date)
+    po_reference: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(20), default="ordered")
+    tracking: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(30), default="manual")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SupplyLineChange(ShopOwned, Base):
+    """History: every change of a PO line's expected date or status, with where it came from."""
+
+    __tablename__ = "supply_line_changes"
+    __table_args__ = (Index(None, "supply_line_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supply_line_id: Mapped[int] = mapped_column(ForeignKey("supply_lines.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    old_expected_date: Mapped[date | None] = mapped_column(Date)
+    new_expected_date: Mapped[date | None] = mapped_column(Date)
+    old_status: Mapped[str | None] = mapped_column(String(20))
+    new_status: Mapped[str | None] = mapped_column(String(20))
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
+
+
+class SyncRun(ShopOwned, Base):
+    """One supplier feed sync and its report: counts, and each rejected row with line and reason."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index(None, "supplier_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(30))  # url | upload | manual | shopify_incoming
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | partial | failed | not_modified
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_applied: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[Any]] = mapped_column(default=list)  # [{"line": 7, "reason": "..."}]
+    message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class BackorderEvent(ShopOwned, Base):
+    """What the ETA engine noticed about a line, kept for the emails and the admin to act on."""
+
+    __tablename__ = "backorder_events"
+    __table_args__ = (UniqueConstraint("backorder_id", "kind", "promise_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    backorder_id: Mapped[int] = mapped_column(ForeignKey("backorders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # delay | refund_offer | ready
+    promise_version: Mapped[int] = mapped_column(Integer)
+    old_date: Mapped[date | None] = mapped_column(Date)
+    new_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]
 
 
 class WebhookEvent(Base):
