@@ -45,6 +45,39 @@ class LineEta:
     eta: date
 
 
+@dataclass(frozen=True)
+class IncomingLine:
+    """One item of an incoming shipment, in units."""
+
+    sku: str | None
+    inventory_item_id: str
+    quantity: int    # shipped
+    unreceived: int  # still on its way
+    accepted: int    # received into stock
+    rejected: int    # received but refused (damaged, wrong item)
+
+
+INCOMING_STATUSES = ("in_transit", "partially_received", "received", "withdrawn", "unknown")
+
+
+@dataclass(frozen=True)
+class IncomingShipment:
+    """Stock on its way to the store as the platform itself tracks it (Shopify: inventory shipments).
+
+    status: in_transit | partially_received | received | withdrawn (no longer exists, or back to
+    draft) | unknown (a state this code does not know: leave its lines alone).
+    """
+
+    platform_shipment_id: str
+    name: str
+    status: str
+    arrives_at: date | None
+    shipped_at: date | None
+    received_at: date | None
+    tracking: str | None
+    lines: tuple[IncomingLine, ...] = ()
+
+
 class ConnectorError(RuntimeError):
     """The platform could not be reached or refused; `retryable` tells the worker whether to back off."""
 
@@ -67,3 +100,8 @@ class Connector(Protocol):
 
     def write_backorder_marks(self, shop, platform_order_id: str, tag: str, etas: Sequence[LineEta]) -> None:
         """Tag the order and store the per-line ETAs on it, idempotently."""
+
+    def read_incoming_supply(self, shop, also_ids: Sequence[str] = ()) -> list[IncomingShipment]:
+        """Shipments on their way (in transit or partly received), plus the current state of each
+        shipment in `also_ids` (those the app still holds open), so a received or withdrawn one is
+        seen too. A platform without such a feature returns []."""

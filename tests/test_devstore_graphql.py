@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ def world():
     rug = fake.add_product(SHOP, "Wool rug", [{"sku": "RUG", "price": "259.00", "policy": "DENY", "available": 5}])
     token = fake.issue_access_token(SHOP)["access_token"]
     order = fake.place_order(SHOP, [(lamp["variants"][0]["id"], 3), (rug["variants"][0]["id"], 1)])
+    shipment = fake.add_inventory_shipment(SHOP, [(lamp["variants"][0]["id"], 6)], arrives_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
     http = httpx.Client(transport=httpx.WSGITransport(app=fake.wsgi_app))
 
     def gql(query, variables=None, access_token=token):
@@ -36,6 +38,7 @@ def world():
         return response.status_code, response.json()
 
     return {"fake": fake, "lamp": lamp["variants"][0]["id"], "rug": rug["variants"][0]["id"], "order": order,
+            "shipment": shipment["id"],
             "token": token, "http": http, "gql": gql, "received": received}
 
 
@@ -47,6 +50,9 @@ def variables_for(name, world):
         "OrderMetafieldsSet": {"metafields": [{"ownerId": world["order"]["id"], "namespace": "$app",
                                                "key": "backorder_etas", "type": "json", "value": "{\"LAMP-S\": null}"}]},
         "RecentOrders": {"first": 50, "after": None, "query": None},
+        "IncomingShipments": {"first": 25, "after": None, "query": "status:in_transit OR status:partially_received"},
+        "InventoryShipmentLineItems": {"id": world["shipment"], "first": 250, "after": None},
+        "InventoryShipmentsById": {"ids": [world["shipment"]]},
     }[name]
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from bench.support.servers import busy_cpu_seconds
 from plugin.db.models import Backorder, Order, WebhookEvent
 from webhooks.topics import TopicRoute, routes
 from webhooks.worker import InboxWorker
@@ -75,6 +76,9 @@ class DrainResult:
     orders_stored: int
     backorders_stored: int
     errors: list[str] = field(default_factory=list)
+    own_cpu_s: float = 0.0              # this process: worker threads and the in-process dev store
+    postgres_cpu_s: float | None = None
+    other_cpu_s: float = 0.0            # everything else on the machine meanwhile
 
     @property
     def processed(self) -> int:
@@ -90,7 +94,8 @@ def _not_final(runtime) -> int:
         return session.scalar(select(func.count()).select_from(WebhookEvent).where(WebhookEvent.status.in_(NOT_FINAL)))
 
 
-def drain(runtime, *, workers: int = 2, timeout: float = 1800.0, batch_size: int = 20) -> DrainResult:
+def drain(runtime, *, workers: int = 2, timeout: float = 1800.0, batch_size: int = 20,
+          postgres_cpu=None) -> DrainResult:
     """Run `workers` InboxWorker threads until nothing is left to do or `timeout` passes."""
     counter = HandlerCounter()
     wrapped = counter.routes()
@@ -112,12 +117,17 @@ def drain(runtime, *, workers: int = 2, timeout: float = 1800.0, batch_size: int
             errors.append(f"worker {index}: {type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=loop, args=(n,), name=f"bench-drain-{n}", daemon=True) for n in range(workers)]
+    busy0, own0 = busy_cpu_seconds(), time.process_time()
+    pg0 = postgres_cpu() if postgres_cpu else None
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()) + 30)
     seconds = time.monotonic() - started
+    own_cpu = time.process_time() - own0
+    pg_cpu = (postgres_cpu() - pg0) if postgres_cpu and pg0 is not None else None
+    other_cpu = max(0.0, busy_cpu_seconds() - busy0 - own_cpu - (pg_cpu or 0.0))
     stop.set()
     timed_out = any(t.is_alive() for t in threads) or _not_final(runtime) > 0
 
@@ -135,6 +145,7 @@ def drain(runtime, *, workers: int = 2, timeout: float = 1800.0, batch_size: int
         events_completed_twice=counter.events_completed_twice,
         orders_completed_twice=counter.orders_completed_twice,
         orders_stored=orders_stored, backorders_stored=backorders_stored, errors=errors,
+        own_cpu_s=own_cpu, postgres_cpu_s=pg_cpu, other_cpu_s=other_cpu,
     )
 
 

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.support.servers import busy_cpu_seconds
+
 REPLAY_LUA = Path(__file__).with_name("replay.lua")
 
 
@@ -57,6 +59,8 @@ class LoadResult:
     max_ms: float
     mean_ms: float
     wrk_cpu_s: float
+    other_cpu_s: float
+    wall_s: float
     server_cpu_s: float
     postgres_cpu_s: float | None
 
@@ -77,6 +81,7 @@ def run_wrk(target: str, url: str, requests_file: Path, requests: int, *, connec
     server_cpu0 = cpu_probe() if cpu_probe else 0.0
     pg_cpu0 = postgres_probe() if postgres_probe else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0, own0 = busy_cpu_seconds(), time.process_time()
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out_lines: list[str] = []
@@ -104,11 +109,15 @@ def run_wrk(target: str, url: str, requests_file: Path, requests: int, *, connec
             proc.wait(10)
         stderr_reader.join(5)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy, own = busy_cpu_seconds() - busy0, time.process_time() - own0
     server_cpu = (cpu_probe() - server_cpu0) if cpu_probe else 0.0
     split1 = split_probe.per_worker_cpu() if split_probe is not None else {}
     worker_split = sorted((round(split1[p] - split0.get(p, 0.0), 2) for p in split1), reverse=True)
     pg_cpu = (postgres_probe() - pg_cpu0) if postgres_probe and pg_cpu0 is not None else None
     wall = time.monotonic() - started
+    wrk_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # Whatever else ran on the machine meanwhile (other benchmarks, test suites): a noise gauge.
+    other_cpu = max(0.0, busy - own - wrk_cpu - server_cpu - (pg_cpu or 0.0))
     out = "\n".join(out_lines)
     err = b"".join(err_chunks).decode(errors="replace")
     lines = [ln for ln in out_lines if ln.startswith("WRK_RESULT ")]
@@ -138,7 +147,9 @@ def run_wrk(target: str, url: str, requests_file: Path, requests: int, *, connec
         p999_ms=data["lat_p999_us"] / 1000,
         max_ms=data["lat_max_us"] / 1000,
         mean_ms=data["lat_mean_us"] / 1000,
-        wrk_cpu_s=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        wrk_cpu_s=wrk_cpu,
+        other_cpu_s=other_cpu,
+        wall_s=wall,
         server_cpu_s=server_cpu,
         postgres_cpu_s=pg_cpu,
     )

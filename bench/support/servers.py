@@ -78,6 +78,28 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
+def postgres_pids(database: str) -> list[int]:
+    """PostgreSQL processes working for us: backends of `database` plus the shared auxiliary ones
+    (WAL writer, checkpointer...), not the backends of other databases on the same server."""
+    found = []
+    for pid in pids_named("postgres"):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        is_backend = "(" in cmdline and ")" in cmdline or "[local]" in cmdline
+        if database in cmdline or not is_backend:
+            found.append(pid)
+    return found
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine spent busy so far (all processes, all cores), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
 @dataclass
 class Gunicorn:
     app_spec: str
@@ -120,18 +142,6 @@ class Gunicorn:
             return True
         except OSError:
             return False
-
-    def warm_up(self, rounds: int = 4) -> None:
-        """Touch both workers once with requests that store nothing (unsigned: 401, or bare: 200)."""
-        body = b"{}"
-        headers = {"Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
-                   "X-Shopify-Shop-Domain": "warm-up.myshopify.com", "X-Shopify-Hmac-Sha256": "invalid"}
-        for _ in range(rounds * self.workers):
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            for _ in range(5):
-                conn.request("POST", "/webhooks/shopify", body=body, headers=headers)
-                conn.getresponse().read()
-            conn.close()
 
     def worker_pids(self) -> list[int]:
         return children_of(self.proc.pid) if self.proc else []

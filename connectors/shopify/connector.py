@@ -6,11 +6,12 @@ import hashlib
 import hmac
 import json
 import threading
+from datetime import datetime, timezone
 from typing import Mapping, Sequence
 
 from shopify_app import ShopifyApp
 
-from connectors.base import ConnectorError, LineEta, VariantStock, WebhookEnvelope
+from connectors.base import ConnectorError, IncomingLine, IncomingShipment, LineEta, VariantStock, WebhookEnvelope
 from connectors.shopify import operations as ops
 from connectors.shopify.graphql import ShopifyGraphQL
 from connectors.shopify.manifest import api_version, shopify_manifest
@@ -19,6 +20,11 @@ from connectors.shopify.throttle import BucketModel
 # Shopify accepts 250 ids in one nodes() lookup, but each variant with its inventory levels costs
 # about 20 points and a single query may cost at most 1000: 40 variants keep a call near 800.
 NODES_PAGE = 40
+# An inventory shipment with its first 250 lines costs about 26 points: 25 per page stays near 650.
+SHIPMENTS_PAGE = 25
+INCOMING_QUERY = "status:in_transit OR status:partially_received"
+SHIPMENT_STATUSES = {"IN_TRANSIT": "in_transit", "PARTIALLY_RECEIVED": "partially_received",
+                     "RECEIVED": "received", "DRAFT": "withdrawn"}
 
 
 def variant_gid(numeric_id) -> str:
@@ -122,6 +128,21 @@ class ShopifyConnector:
         }]})["metafieldsSet"]
         _raise_user_errors("metafieldsSet", saved)
 
+    def read_incoming_supply(self, shop, also_ids: Sequence[str] = ()) -> list[IncomingShipment]:
+        client = self.graphql(shop)
+        found: dict[str, IncomingShipment] = {}
+        for node in client.paginate(ops.INCOMING_SHIPMENTS, {"query": INCOMING_QUERY}, ["inventoryShipments"],
+                                    page_size=SHIPMENTS_PAGE):
+            found[node["id"]] = _incoming_shipment(client, node)
+        missing = [i for i in dict.fromkeys(also_ids) if i not in found]
+        for start in range(0, len(missing), SHIPMENTS_PAGE):
+            wanted = missing[start:start + SHIPMENTS_PAGE]
+            nodes = client.execute(ops.INVENTORY_SHIPMENTS_BY_ID, {"ids": wanted}).get("nodes") or []
+            for shipment_id, node in zip(wanted, nodes):
+                found[shipment_id] = (_incoming_shipment(client, node) if node else
+                                      IncomingShipment(shipment_id, shipment_id, "withdrawn", None, None, None, None))
+        return list(found.values())
+
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
@@ -143,6 +164,40 @@ def _variant_stock(node: dict) -> VariantStock:
         continue_selling=node.get("inventoryPolicy") == "CONTINUE",
         by_location=by_location,
     )
+
+
+def _incoming_shipment(client: ShopifyGraphQL, node: dict) -> IncomingShipment:
+    connection = node.get("lineItems") or {}
+    items = connection.get("nodes") or []
+    if (connection.get("pageInfo") or {}).get("hasNextPage"):
+        items = list(client.paginate(ops.INVENTORY_SHIPMENT_LINE_ITEMS, {"id": node["id"]},
+                                     ["inventoryShipment", "lineItems"], page_size=250))
+    tracking = node.get("tracking") or {}
+    return IncomingShipment(
+        platform_shipment_id=node["id"],
+        name=node.get("name") or node["id"],
+        status=SHIPMENT_STATUSES.get(node.get("status"), "unknown"),
+        arrives_at=_day(tracking.get("arrivesAt")),
+        shipped_at=_day(node.get("dateShipped")),
+        received_at=_day(node.get("dateReceived")),
+        tracking=tracking.get("trackingNumber") or None,
+        lines=tuple(IncomingLine(
+            sku=((item.get("inventoryItem") or {}).get("sku") or "").strip() or None,
+            inventory_item_id=(item.get("inventoryItem") or {}).get("id") or "",
+            quantity=int(item.get("quantity") or 0),
+            unreceived=int(item.get("unreceivedQuantity") or 0),
+            accepted=int(item.get("acceptedQuantity") or 0),
+            rejected=int(item.get("rejectedQuantity") or 0),
+        ) for item in items),
+    )
+
+
+def _day(value: str | None):
+    """The UTC calendar day of a Shopify DateTime ("2026-12-01T00:00:00Z")."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (moment.astimezone(timezone.utc) if moment.tzinfo else moment).date()
 
 
 def _raise_user_errors(what: str, payload: dict) -> None:

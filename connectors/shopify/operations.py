@@ -76,10 +76,96 @@ query RecentOrders($first: Int!, $after: String, $query: String) {
 }
 """
 
+# Shopify's own incoming stock: inventory shipments on their way (the "incoming" quantity of the
+# destination's inventory levels), with the expected arrival from their tracking. Needs the
+# read_inventory_shipments scope. Shipment lines come 250 at a time; a longer shipment is read
+# to the end with InventoryShipmentLineItems.
+INCOMING_SHIPMENTS = """
+query IncomingShipments($first: Int!, $after: String, $query: String) {
+  inventoryShipments(first: $first, after: $after, query: $query) {
+    edges {
+      cursor
+      node {
+        id
+        name
+        status
+        dateShipped
+        dateReceived
+        tracking { arrivesAt trackingNumber }
+        lineItems(first: 250) {
+          nodes {
+            id
+            quantity
+            unreceivedQuantity
+            acceptedQuantity
+            rejectedQuantity
+            inventoryItem { id sku }
+          }
+          pageInfo { hasNextPage endCursor }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+INVENTORY_SHIPMENT_LINE_ITEMS = """
+query InventoryShipmentLineItems($id: ID!, $first: Int!, $after: String) {
+  inventoryShipment(id: $id) {
+    lineItems(first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          quantity
+          unreceivedQuantity
+          acceptedQuantity
+          rejectedQuantity
+          inventoryItem { id sku }
+        }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+# The current state of shipments the app still holds open but that left the in-transit list
+# (received, or withdrawn): null for a shipment that no longer exists.
+INVENTORY_SHIPMENTS_BY_ID = """
+query InventoryShipmentsById($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on InventoryShipment {
+      id
+      name
+      status
+      dateShipped
+      dateReceived
+      tracking { arrivesAt trackingNumber }
+      lineItems(first: 250) {
+        nodes {
+          id
+          quantity
+          unreceivedQuantity
+          acceptedQuantity
+          rejectedQuantity
+          inventoryItem { id sku }
+        }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}
+"""
+
 ALL_OPERATIONS: dict[str, str] = {
     "ShopInfo": SHOP_INFO,
     "VariantInventory": VARIANT_INVENTORY,
     "OrderTagsAdd": ORDER_TAGS_ADD,
     "OrderMetafieldsSet": ORDER_METAFIELDS_SET,
     "RecentOrders": RECENT_ORDERS,
+    "IncomingShipments": INCOMING_SHIPMENTS,
+    "InventoryShipmentLineItems": INVENTORY_SHIPMENT_LINE_ITEMS,
+    "InventoryShipmentsById": INVENTORY_SHIPMENTS_BY_ID,
 }

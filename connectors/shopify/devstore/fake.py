@@ -24,13 +24,15 @@ from typing import Callable
 import httpx
 
 from . import data
+from . import shipments
 from .resolvers import Context
 from .store import Store, StoreError, normalize_domain
 from .throttle import LeakyBucket
 from .tokens import TokenService, session_token
 from .webhooks import Delivery, compliance_payload, headers_for, order_payload, serialize, shop_payload, triggered_at
 
-DEFAULT_SCOPES = ("read_products", "read_inventory", "read_orders", "write_orders", "read_customers")
+DEFAULT_SCOPES = ("read_products", "read_inventory", "read_inventory_shipments", "read_orders", "write_orders",
+                  "read_customers")
 DEFAULT_WEBHOOK_URL = "http://localhost/webhooks/shopify"  # path of manifest.json urls.webhooks
 WEBHOOK_TIMEOUT = 5.0  # Shopify gives a webhook endpoint five seconds
 # Shopify only sends events to apps installed on the shop; these two still reach an uninstalled app.
@@ -126,6 +128,72 @@ class FakeShopify:
         with self.lock:
             shop = self.store.shop(domain)
             shop.definitions[(owner_type.upper(), app_namespace(self.api_client_id, namespace), key)] = type_
+
+    # -- inventory shipments (incoming stock, see shipments.py) --------------------------------
+    def add_inventory_shipment(self, domain: str, lines: list[tuple[str, int]], *, location: str | None = None,
+                               status: str = "IN_TRANSIT", arrives_at=None, tracking_number: str | None = None,
+                               company: str | None = None, name: str | None = None) -> dict:
+        """lines: [(variant gid, units)] to `location` (default: the first). IN_TRANSIT counts the units
+        in the destination's "incoming" quantity; `arrives_at` (date or datetime) is the tracking's ETA."""
+        with self.lock:
+            shop = self.store.shop(domain)
+            found = shipments.add_shipment(self.store, shop, lines, location=location, status=status.upper(),
+                                           arrives_at=arrives_at, tracking_number=tracking_number, company=company,
+                                           name=name)
+            return self._shipment_view(found)
+
+    def mark_inventory_shipment_in_transit(self, domain: str, shipment_gid: str) -> dict:
+        with self.lock:
+            shop = self.store.shop(domain)
+            found = shipments.find_shipment(self.store, shop, shipment_gid)
+            shipments.mark_in_transit(self.store, shop, found)
+            return self._shipment_view(found)
+
+    def set_inventory_shipment_tracking(self, domain: str, shipment_gid: str, **tracking) -> dict:
+        """arrives_at=, tracking_number=, company= (only those given change)."""
+        with self.lock:
+            found = shipments.find_shipment(self.store, self.store.shop(domain), shipment_gid)
+            shipments.set_tracking(found, **tracking)
+            return self._shipment_view(found)
+
+    def receive_inventory_shipment(self, domain: str, shipment_gid: str, accepted: dict[str, int] | None = None,
+                                   rejected: dict[str, int] | None = None) -> dict:
+        """accepted/rejected: {variant gid: units}; by default every unreceived unit is accepted."""
+        with self.lock:
+            shop = self.store.shop(domain)
+            found = shipments.find_shipment(self.store, shop, shipment_gid)
+            shipments.receive(self.store, shop, found, accepted, rejected)
+            return self._shipment_view(found)
+
+    def remove_inventory_shipment_items(self, domain: str, shipment_gid: str, variant_gids: list[str]) -> dict:
+        with self.lock:
+            shop = self.store.shop(domain)
+            found = shipments.find_shipment(self.store, shop, shipment_gid)
+            shipments.remove_items(self.store, shop, found, list(variant_gids))
+            return self._shipment_view(found)
+
+    def delete_inventory_shipment(self, domain: str, shipment_gid: str) -> None:
+        with self.lock:
+            shop = self.store.shop(domain)
+            shipments.delete(self.store, shop, shipments.find_shipment(self.store, shop, shipment_gid))
+
+    def inventory_shipment(self, domain: str, shipment_gid: str) -> dict:
+        with self.lock:
+            return self._shipment_view(shipments.find_shipment(self.store, self.store.shop(domain), shipment_gid))
+
+    def incoming(self, domain: str, variant_gid: str, location: str | None = None) -> int:
+        with self.lock:
+            shop = self.store.shop(domain)
+            return self.store.level(shop, self.store.variant(shop, variant_gid), location)["_q"]["incoming"]
+
+    @staticmethod
+    def _shipment_view(found: dict) -> dict:
+        return {"id": found["id"], "name": found["name"], "status": found["status"],
+                "tracking": shipments.tracking(found),
+                "lines": [{"id": line["id"], "variantId": line["inventoryItem"]["variant"]["id"],
+                           "sku": line["inventoryItem"]["sku"], "quantity": line["quantity"],
+                           "accepted": line["acceptedQuantity"], "rejected": line["rejectedQuantity"]}
+                          for line in found["_lines"]]}
 
     # -- orders -------------------------------------------------------------------------------
     def place_order(self, domain: str, lines: list[tuple[str, int]], email: str = "jon@example.com",

@@ -13,13 +13,16 @@ from typing import Any
 from graphql import GraphQLError, GraphQLInterfaceType, GraphQLSchema, GraphQLUnionType
 
 from . import metafields as mf
+from . import shipments as sh
 from .connections import ORDER_SORT_KEYS, order_filter, paginate
 from .store import QUANTITY_NAMES, Shop, Store, parse_gid
 
 SCOPE_DOCS = "https://shopify.dev/api/usage/access-scopes"
 READ_SCOPE_BY_TYPE = {"Order": "read_orders", "LineItem": "read_orders", "Product": "read_products",
                       "ProductVariant": "read_products", "InventoryItem": "read_inventory",
-                      "InventoryLevel": "read_inventory", "Customer": "read_customers"}
+                      "InventoryLevel": "read_inventory", "Customer": "read_customers",
+                      "InventoryShipment": "read_inventory_shipments",
+                      "InventoryShipmentLineItem": "read_inventory_shipments"}
 WRITE_SCOPE_BY_TYPE = {"Order": "write_orders", "Product": "write_products", "ProductVariant": "write_products",
                        "Customer": "write_customers"}
 
@@ -120,6 +123,20 @@ def q_orders(_root, info, first=None, last=None, after=None, before=None, query=
                     reverse=bool(reverse))
 
 
+def q_inventory_shipments(_root, info, first=None, last=None, after=None, before=None, query=None, sortKey="ID"):
+    ctx: Context = info.context
+    require(ctx, "read_inventory_shipments", "inventoryShipments")
+    warnings: list[dict] = []
+    keep = sh.shipment_filter(query, warnings)
+    if query is not None:
+        entry = {"path": [info.path.key], "query": query}
+        if warnings:
+            entry["warnings"] = warnings
+        ctx.search.append(entry)
+    found = [s for s in ctx.shop.shipments.values() if keep(s)]
+    return paginate(found, sh.SORT_KEYS[sortKey], first=first, last=last, after=after, before=before)
+
+
 # -- object fields ---------------------------------------------------------------------------------
 def _by_id(item: dict) -> int:
     return int(item["legacyResourceId"])
@@ -184,6 +201,20 @@ def product_tracks_inventory(product, info):
 def order_line_items(order, info, first=None, last=None, after=None, before=None, reverse=False):
     return paginate(order["_lines"], _by_id, first=first, last=last, after=after, before=before,
                     reverse=bool(reverse))
+
+
+def shipment_line_items(shipment, info, first=None, last=None, after=None, before=None, reverse=False, query=None,
+                        sortKey="ID"):
+    if query:
+        raise GraphQLError("fake Shopify does not implement InventoryShipment.lineItems(query:)")
+    return paginate(shipment["_lines"], _by_id, first=first, last=last, after=after, before=before,
+                    reverse=bool(reverse))
+
+
+def _shipment_total(key):
+    def resolve(shipment, info):
+        return sum(sum(line[k] for k in key) for line in shipment["_lines"])
+    return resolve
 
 
 def owner_metafield(owner, info, key, namespace=None):
@@ -270,6 +301,8 @@ QUERY_ROOT = {
     "product": _typed("Product", "read_products", "product"),
     "productVariant": _typed("ProductVariant", "read_products", "productVariant"),
     "inventoryItem": _typed("InventoryItem", "read_inventory", "inventoryItem"),
+    "inventoryShipments": q_inventory_shipments,
+    "inventoryShipment": _typed("InventoryShipment", "read_inventory_shipments", "inventoryShipment"),
 }
 MUTATION_ROOT = {"tagsAdd": m_tags_add, "metafieldsSet": m_metafields_set}
 OBJECT_FIELDS = {
@@ -282,6 +315,13 @@ OBJECT_FIELDS = {
     ("Product", "totalInventory"): product_total_inventory,
     ("Product", "tracksInventory"): product_tracks_inventory,
     ("Order", "lineItems"): order_line_items,
+    ("InventoryShipment", "lineItems"): shipment_line_items,
+    ("InventoryShipment", "tracking"): lambda shipment, info: sh.tracking(shipment),
+    ("InventoryShipment", "lineItemTotalQuantity"): _shipment_total(("quantity",)),
+    ("InventoryShipment", "totalAcceptedQuantity"): _shipment_total(("acceptedQuantity",)),
+    ("InventoryShipment", "totalRejectedQuantity"): _shipment_total(("rejectedQuantity",)),
+    ("InventoryShipment", "totalReceivedQuantity"): _shipment_total(("acceptedQuantity", "rejectedQuantity")),
+    ("InventoryShipmentLineItem", "unreceivedQuantity"): lambda line, info: sh.unreceived(line),
 }
 METAFIELD_OWNERS = ("Order", "Product", "ProductVariant", "Customer", "Shop")
 

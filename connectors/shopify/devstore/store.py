@@ -73,6 +73,7 @@ class Shop:
     orders: dict[str, dict] = field(default_factory=dict)
     customers: dict[str, dict] = field(default_factory=dict)
     definitions: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    shipments: dict[str, dict] = field(default_factory=dict)  # inventory shipments (shipments.py)
     order_count: int = 0
 
 

@@ -1,0 +1,1 @@
+"""Helpers of the benchmarks in bench/: servers, load generator, dev store set-up, drain."""
