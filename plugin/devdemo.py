@@ -1,7 +1,9 @@
 """The demo of `make run`: a dev store (the faithful fake Shopify) with a shop that installs the app.
 
 The dev store is mounted under FAKE_MOUNT in the same process, and every Shopify call of the app
-goes to it through the real connector code, so the demo exercises what production runs.
+goes to it through the real connector code, so the demo exercises what production runs. The demo
+shop's two suppliers, their history and the URL feed one of them publishes (mounted at
+FEEDS_MOUNT) are in `plugin.devdemo_suppliers`; they are seeded once, through the app's services.
 """
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import logging
 
 import httpx
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from plugin.devdemo_suppliers import FEEDS_MOUNT, SupplierFeeds, seed_demo_suppliers
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +47,12 @@ def build_demo(settings):
                        api_webhooks="thread")
     runtime = build_runtime(settings, shopify_transport=httpx.WSGITransport(app=fake.wsgi_app))
     runtime.extras["devstore"] = fake
+    feeds = runtime.extras["supplier_feeds"] = SupplierFeeds()
     app = create_app(runtime)
     seed_store(fake)
     install_demo_shop(runtime, fake)
-    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {FAKE_MOUNT: fake.wsgi_app})
+    seed_demo_suppliers(runtime, demo_shop_id(runtime), feeds)
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {FAKE_MOUNT: fake.wsgi_app, FEEDS_MOUNT: feeds.wsgi_app})
     return runtime, app
 
 
@@ -62,3 +68,12 @@ def install_demo_shop(runtime, fake) -> None:
 
     ShopifyTokens(runtime).install_with_session_token(DEMO_SHOP, fake.session_token(DEMO_SHOP))
     log.info("demo shop installed", extra={"shop": DEMO_SHOP})
+
+
+def demo_shop_id(runtime) -> int:
+    from plugin.shops.services import find_shop
+
+    shop = find_shop(runtime.db, "shopify", DEMO_SHOP)
+    if shop is None:
+        raise RuntimeError(f"the demo shop {DEMO_SHOP} is not installed")
+    return shop.id
