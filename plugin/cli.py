@@ -66,6 +66,84 @@ def clock() -> None:
     build_scheduler(runtime, background=False).start()
 
 
+def _shop_ids(runtime, domains: tuple[str, ...]) -> list[int] | None:
+    """--shop DOMAIN (repeatable) -> shop ids; None means every installed shop."""
+    if not domains:
+        return None
+    from sqlalchemy import select
+
+    from plugin.db.models import Shop
+
+    with runtime.db.session() as session:
+        found = dict(session.execute(select(Shop.domain, Shop.id).where(Shop.domain.in_(domains))).all())
+    missing = sorted(set(domains) - set(found))
+    if missing:
+        raise click.ClickException(f"no shop named {', '.join(missing)}")
+    return list(found.values())
+
+
+def _run_by_hand(job_name: str, work) -> None:
+    """Run a scheduled job's work now, recorded as a JobRun like a scheduled run, with a progress bar."""
+    from plugin.jobs.promises import JobFailures
+    from plugin.jobs.runs import record_run
+    from plugin.runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if total < 2:
+            return
+        if bar is not None and (bar.length != total or done < bar.pos):  # the next shop's batches
+            bar.__exit__(None, None, None)
+            bar = None
+        if bar is None:
+            bar = click.progressbar(length=total, label=job_name, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    counts: dict = {}
+    try:
+        with record_run(runtime, job_name) as counts:
+            work(runtime, counts, progress)
+    except JobFailures as exc:
+        raise click.ClickException(f"{job_name} finished with failures: {exc}")
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        click.echo(json.dumps(counts, default=str, sort_keys=True))
+        runtime.close()
+
+
+@main.command("sync-suppliers")
+@click.option("--shop", "domains", multiple=True, help="shop domain (repeatable; default: every installed shop)")
+@click.option("--supplier", "supplier_ids", multiple=True, type=int, help="supplier id (repeatable)")
+@click.option("--due-only", is_flag=True, help="only feeds whose interval or cron is due (the schedule's rule)")
+def sync_suppliers(domains: tuple[str, ...], supplier_ids: tuple[int, ...], due_only: bool) -> None:
+    """Fetch supplier URL feeds now (and the stores' incoming shipments), with a report per feed."""
+    from plugin.jobs.promises import sync_feeds
+
+    def work(runtime, counts, progress):
+        sync_feeds(runtime, counts, force=not due_only, shop_ids=_shop_ids(runtime, domains),
+                   supplier_ids=list(supplier_ids) or None, progress=progress)
+
+    _run_by_hand("supplier_feeds", work)
+
+
+@main.command()
+@click.option("--shop", "domains", multiple=True, help="shop domain (repeatable; default: every installed shop)")
+@click.option("--changed-only", is_flag=True, help="only SKUs whose stock, supply or backorders changed")
+def recompute(domains: tuple[str, ...], changed_only: bool) -> None:
+    """Recompute backorder ETAs now (every open line unless --changed-only)."""
+    from plugin.jobs.promises import recompute_etas
+
+    def work(runtime, counts, progress):
+        recompute_etas(runtime, counts, full=not changed_only, shop_ids=_shop_ids(runtime, domains), progress=progress)
+
+    _run_by_hand("eta_recompute_all" if not changed_only else "eta_recompute", work)
+
+
 @main.group()
 def demo() -> None:
     """Drive the demo shop of `make run`."""

@@ -44,4 +44,9 @@ def test_upgrading_a_database_that_holds_rows(tmp_path):
         assert conn.execute(text("SELECT promise_version, priority FROM backorders")).one() == (1, 0)
         assert conn.execute(text("SELECT feed_kind, sync_interval_minutes, active FROM suppliers")).one() == ("manual", 360, 1)
         assert conn.execute(text("SELECT eta_dirty FROM variants")).scalar_one() == 1
+        # 0003 rebuilds `orders` on SQLite: its lines and backorders must survive the rebuild.
+        assert conn.execute(text("SELECT count(*) FROM order_lines")).scalar_one() == 1
+        assert conn.execute(text("SELECT eta_revision FROM variants")).scalar_one() == 0
+        assert conn.execute(text("SELECT marks_dirty FROM orders")).scalar_one() == 0
+        assert conn.execute(text("SELECT original_eta, refund_offered_at FROM backorders")).one() == (None, None)
     engine.dispose()

@@ -10,13 +10,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from connectors.base import LineEta, VariantStock
 from plugin.backorders.payloads import ShopifyOrder
 from plugin.db.models import Backorder, Order, OrderLine, Shop, Variant
-from plugin.domain.backorders import Demand, allocate_shortfall, default_eta, is_backorderable, platform_sequence
+from plugin.domain.backorders import Demand, allocate_shortfall, is_backorderable, platform_sequence
+from plugin.eta.recompute import recompute_variants_in_session
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,12 @@ def record_order(runtime, shop: Shop, order: ShopifyOrder, stock: list[VariantSt
         session.flush()
 
         outcome = OrderOutcome()
-        lead_days = int(shop.setting("default_lead_time_days"))
-        for variant in _lock_variants(session, {line.variant_id for line in row.lines if line.variant_id}):
-            outcome.orders_to_mark |= _recompute_variant(session, variant, lead_days)
+        variants = _lock_variants(session, {line.variant_id for line in row.lines if line.variant_id})
+        for variant in variants:
+            outcome.orders_to_mark |= _recompute_variant(session, variant)
+        # Their ETAs, now, in this transaction: the order is tagged and the customer told the
+        # engine's promise, not a placeholder. Other orders whose lines moved are marked as well.
+        outcome.orders_to_mark |= recompute_variants_in_session(runtime, session, shop, [v.id for v in variants]).order_ids
         outcome.backordered_units = sum(
             line.backorder.quantity for line in row.lines if line.backorder and line.backorder.status == "open"
         )
@@ -70,26 +74,30 @@ def marks_for_order(runtime, shop: Shop, order_id: int) -> tuple[str, str, list[
     """What the store should show for an order: (platform order id, tag, per-line ETAs), or None."""
     with runtime.db.shop_session(shop.id) as session:
         order = session.get(Order, order_id)
-        if order is None or order.status != "open":
+        if order is None:
             return None
-        etas = [
-            LineEta(line.platform_line_id, line.sku, line.backorder.quantity, line.backorder.current_eta)
-            for line in sorted(order.lines, key=lambda ln: ln.platform_line_id)
-            if line.backorder and line.backorder.status == "open" and line.backorder.current_eta
-        ]
-        if not etas:
-            return None
+        etas = _open_etas(order) if order.status == "open" else []
         tag = str(shop.setting("order_tag"))
-        if order.tags_written == tag and order.etas_written == _etas_digest(etas):
+        if not etas or (order.tags_written == tag and order.etas_written == _etas_digest(etas)):
+            order.marks_dirty = False  # nothing (more) to tell the store
             return None  # the store already shows exactly this
         return order.platform_order_id, tag, etas
 
 
 def remember_marks(runtime, shop: Shop, platform_order_id: str, tag: str, etas: list[LineEta]) -> None:
+    """The store now shows these marks; the order stays marks_dirty if its ETAs moved meanwhile."""
     with runtime.db.shop_session(shop.id) as session:
         order = session.scalars(select(Order).where(Order.platform_order_id == platform_order_id)).one()
         order.tags_written = tag
         order.etas_written = _etas_digest(etas)
+        order.marks_dirty = _etas_digest(_open_etas(order)) != order.etas_written
+
+
+def orders_to_push(runtime, shop_id: int, limit: int = 500, after: int = 0) -> list[int]:
+    """Orders whose ETAs changed since the store was told, by id, after `after` (keyset pages)."""
+    with runtime.db.shop_session(shop_id) as session:
+        return list(session.scalars(select(Order.id).where(Order.marks_dirty == true(), Order.id > after)
+                                    .order_by(Order.id).limit(limit)))
 
 
 # -- internals ---------------------------------------------------------------------------------
@@ -161,7 +169,7 @@ def _lock_variants(session: Session, variant_ids: set[int]) -> list[Variant]:
     return list(session.scalars(stmt))
 
 
-def _recompute_variant(session: Session, variant: Variant, lead_days: int) -> set[int]:
+def _recompute_variant(session: Session, variant: Variant) -> set[int]:
     """Apply allocate_shortfall to the variant's open lines; returns orders whose backorders changed."""
     lines = session.scalars(
         select(OrderLine).join(Order).where(OrderLine.variant_id == variant.id, Order.status == "open")
@@ -178,11 +186,9 @@ def _recompute_variant(session: Session, variant: Variant, lead_days: int) -> se
         units = short.get(line.id, 0)
         backorder = line.backorder
         if backorder is None:
-            if units > 0:
-                eta = default_eta(line.order.placed_at.date(), lead_days)
+            if units > 0:  # its ETA and promise come from the engine (recompute_variants_in_session)
                 line.backorder = Backorder(
-                    variant_id=variant.id, quantity=units, promised_eta=eta, current_eta=eta,
-                    status="open", ordered_at=line.order.placed_at,
+                    variant_id=variant.id, quantity=units, status="open", ordered_at=line.order.placed_at,
                 )
                 changed.add(line.order_id)
             continue
@@ -200,9 +206,33 @@ def _recompute_variant(session: Session, variant: Variant, lead_days: int) -> se
     return changed
 
 
+def _open_etas(order: Order) -> list[LineEta]:
+    return [
+        LineEta(line.platform_line_id, line.sku, line.backorder.quantity, line.backorder.current_eta)
+        for line in sorted(order.lines, key=lambda ln: ln.platform_line_id)
+        if line.backorder and line.backorder.status == "open" and line.backorder.current_eta
+    ]
+
+
 def _etas_digest(etas: list[LineEta]) -> str:
     return json.dumps([[e.platform_line_id, e.quantity, e.eta.isoformat()] for e in etas], separators=(",", ":"))
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def refresh_variants(runtime, shop: Shop, stock: list[VariantStock], read_at: datetime) -> set[int]:
+    """Store new stock readings of these variants and recompute their backorders, exactly as an
+    order's processing does (a restock makes lines ready, a loss of stock opens more); one
+    transaction. Returns the orders whose backorder marks must be (re)written."""
+    if not stock:
+        return set()
+    with runtime.db.shop_session(shop.id) as session:
+        rows = _upsert_variants(session, stock, read_at)
+        variants = _lock_variants(session, {variant.id for variant in rows.values()})
+        changed: set[int] = set()
+        for variant in variants:
+            changed |= _recompute_variant(session, variant)
+        changed |= recompute_variants_in_session(runtime, session, shop, [v.id for v in variants]).order_ids
+        return changed

@@ -94,6 +94,9 @@ class Variant(ShopOwned, Base):
     inventory_read_at: Mapped[datetime | None]
     # Set when stock, supply or backorders of this variant changed: the next recompute takes it.
     eta_dirty: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # Bumped with every such change. A recompute that read revision r writes its answer only
+    # while the variant is still at r, so a change made while it computed is never lost.
+    eta_revision: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -112,6 +115,8 @@ class Order(ShopOwned, Base):
     platform_updated_at: Mapped[datetime | None]
     tags_written: Mapped[str | None] = mapped_column(String(255))
     etas_written: Mapped[str | None] = mapped_column(Text)  # the metafield value last written
+    # A line's ETA or status changed since the store was last told: the push job writes it.
+    marks_dirty: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -147,8 +152,12 @@ class Backorder(ShopOwned, Base):
     order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), unique=True)
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"))
     quantity: Mapped[int] = mapped_column(Integer)
+    # promised_eta: the date last told to the customer (moves only when a delay is announced);
+    # original_eta: the first one (refund offers measure from it); current_eta: today's promise.
     promised_eta: Mapped[date | None] = mapped_column(Date)
+    original_eta: Mapped[date | None] = mapped_column(Date)
     current_eta: Mapped[date | None] = mapped_column(Date)
+    refund_offered_at: Mapped[datetime | None]
     # The engine's range (P10 / P50 / P90) and what covers the line: stock | supply | lead_time.
     eta_earliest: Mapped[date | None] = mapped_column(Date)
     eta_likely: Mapped[date | None] = mapped_column(Date)

@@ -87,6 +87,17 @@ def prune_history(runtime, counts: dict[str, Any]) -> None:
         ).rowcount
 
 
+def _promise_job(name: str):
+    """Resolved when run: the jobs import the services, which must not load with the scheduler."""
+    def run(runtime, counts: dict[str, Any]) -> None:
+        from plugin.jobs import promises
+
+        getattr(promises, name)(runtime, counts)
+
+    run.__name__ = name
+    return run
+
+
 JOBS: list[JobSpec] = [
     JobSpec("heartbeat", beat_scheduler, {"trigger": "interval", "seconds": 15}, run_at_start=True,
             description="tell /healthz the scheduler is alive", recorded=False),
@@ -94,6 +105,14 @@ JOBS: list[JobSpec] = [
             description="count stuck and dead webhook events; wake the worker"),
     JobSpec("prune_history", prune_history, {"trigger": "cron", "hour": 3, "minute": 17},
             description=f"delete job runs and finished webhook events older than {KEEP_HISTORY.days} days"),
+    JobSpec("supplier_feeds", _promise_job("sync_feeds"), {"trigger": "interval", "minutes": 5}, run_at_start=True,
+            description="fetch each supplier's URL feed on its own interval or cron; read the stores' incoming shipments"),
+    JobSpec("eta_recompute", _promise_job("recompute_etas"), {"trigger": "interval", "minutes": 2},
+            description="recompute ETAs of the SKUs whose stock, supply or backorders changed"),
+    JobSpec("eta_recompute_all", _promise_job("recompute_all_etas"), {"trigger": "cron", "hour": 0, "minute": 20},
+            description="recompute every open line: dates move with the calendar (overdue lots, lead times from today)"),
+    JobSpec("eta_push", _promise_job("push_etas"), {"trigger": "interval", "minutes": 2, "seconds": 30},
+            description="write changed order ETAs (tag and metafield) to the stores"),
 ]
 
 

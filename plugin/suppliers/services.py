@@ -524,7 +524,8 @@ def _sku_resolver(session: Session, supplier: Supplier, feed: ParsedFeed):
 def _mark_dirty(session: Session, shop_id: int, skus: Iterable[str]) -> None:
     for chunk in _chunks(sorted(set(skus))):
         session.execute(update(Variant).where(Variant.shop_id == shop_id, Variant.sku.in_(chunk))
-                        .values(eta_dirty=True).execution_options(synchronize_session=False))
+                        .values(eta_dirty=True, eta_revision=Variant.eta_revision + 1)
+                        .execution_options(synchronize_session=False))
 
 
 def _record_run(runtime, shop_id: int, supplier_id: int, source: str, started: datetime, status: str,

@@ -1,0 +1,191 @@
+"""The jobs that keep promises true, end to end against the dev store: feeds on their own schedule,
+ETAs from real supply at order time, recompute on change, and the new dates pushed to the store."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from plugin.db.models import Backorder, BackorderEvent, JobRun, Shop, SyncRun
+from plugin.jobs import promises
+from plugin.jobs.schedule import job_by_name, run_job
+from plugin.suppliers.services import create_supplier, sync_supplier
+from tests.flow_helpers import drain, install_shop
+
+SHOP = "promises.myshopify.com"
+
+
+def utc_today():
+    return datetime.now(timezone.utc).date()
+
+
+class Feed:
+    """A supplier's feed server on 127.0.0.1 that counts its hits."""
+
+    def __init__(self):
+        self.body = b""
+        self.hits = 0
+        self.failing = False
+
+    def app(self, environ, start_response):
+        self.hits += 1
+        response = Response("down", status=503) if self.failing else Response(self.body, content_type="text/csv")
+        return response(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def feed_server():
+    feed = Feed()
+    httpd = make_server("127.0.0.1", 0, feed.app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    feed.url = f"http://127.0.0.1:{httpd.server_port}/po.csv"
+    yield feed
+    httpd.shutdown()
+
+
+@pytest.fixture
+def store(app, runtime, fake_shopify):
+    fake_shopify.create_shop(SHOP)
+    desk = fake_shopify.add_product(SHOP, "Oak desk", variants=[
+        {"sku": "DESK", "price": "499.00", "tracked": True, "policy": "CONTINUE", "available": 2}])
+    install_shop(runtime, fake_shopify, SHOP)
+    with runtime.db.session() as session:
+        shop_id = session.scalars(select(Shop.id).where(Shop.domain == SHOP)).one()
+    return SimpleNamespace(shop_id=shop_id, desk=desk["variants"][0]["id"])
+
+
+def etas_in_store(fake_shopify, order_gid) -> list:
+    [metafield] = [m for m in fake_shopify.order(SHOP, order_gid)["metafields"] if m["key"] == "backorder_etas"]
+    return [(e["sku"], e["quantity"], e["eta"]) for e in json.loads(metafield["value"])]
+
+
+def test_an_order_gets_its_eta_from_supply_and_a_slip_reaches_the_store(runtime, fake_shopify, store):
+    today = utc_today()
+    supplier = create_supplier(runtime, store.shop_id, name="Oak Works", primary_skus=["DESK"], handling_days=1)
+    sync_supplier(runtime, store.shop_id, supplier.id, source="manual",
+                  rows=[{"sku": "DESK", "quantity": 5, "expected_date": (today + timedelta(days=10)).isoformat(),
+                         "po_reference": "PO-1"}])
+
+    order = fake_shopify.place_order(SHOP, [(store.desk, 3)])  # 2 in stock: 1 backordered
+    drain(runtime)
+    first = (today + timedelta(days=11)).isoformat()
+    assert etas_in_store(fake_shopify, order["id"]) == [("DESK", 1, first)]
+
+    # The supplier moves the lot by ten days; the schedule's jobs recompute and push.
+    sync_supplier(runtime, store.shop_id, supplier.id, source="manual",
+                  rows=[{"sku": "DESK", "quantity": 5, "expected_date": (today + timedelta(days=20)).isoformat(),
+                         "po_reference": "PO-1"}])
+    assert run_job(runtime, job_by_name("eta_recompute"))
+    assert run_job(runtime, job_by_name("eta_push"))
+    later = (today + timedelta(days=21)).isoformat()
+    assert etas_in_store(fake_shopify, order["id"]) == [("DESK", 1, later)]
+    with runtime.db.session() as session:
+        events = session.execute(select(BackorderEvent.kind, BackorderEvent.new_date)).all()
+        runs = {r.job_name: r for r in session.scalars(select(JobRun))}
+    assert [(kind, new.isoformat()) for kind, new in events] == [("delay", later)]
+    assert runs["eta_recompute"].status == "ok" and runs["eta_recompute"].counts["changed"] == 1
+    assert runs["eta_push"].counts["orders"] == 1
+
+    # Nothing changed since: another round writes nothing to the store.
+    calls = len(fake_shopify.calls)
+    assert run_job(runtime, job_by_name("eta_recompute")) and run_job(runtime, job_by_name("eta_push"))
+    writes = [c for c in fake_shopify.calls[calls:] if c["operation"] in ("OrderTagsAdd", "OrderMetafieldsSet")]
+    assert writes == []
+
+
+def test_a_push_that_fails_is_recorded_and_retried_next_run(runtime, fake_shopify, store):
+    today = utc_today()
+    order = fake_shopify.place_order(SHOP, [(store.desk, 3)])
+    drain(runtime)
+    with runtime.db.shop_session(store.shop_id) as session:
+        backorder = session.scalars(select(Backorder)).one()
+        backorder.current_eta = today + timedelta(days=30)  # as a recompute would leave it
+        backorder.line.order.marks_dirty = True
+    fake_shopify.fail_next(20, status=503)
+    assert not run_job(runtime, job_by_name("eta_push"))
+    with runtime.db.session() as session:
+        run = session.scalars(select(JobRun).where(JobRun.job_name == "eta_push")).one()
+    assert run.status == "error" and SHOP in run.error
+    while fake_shopify.take_failure():  # the store is back
+        pass
+    assert run_job(runtime, job_by_name("eta_push"))
+    assert etas_in_store(fake_shopify, order["id"]) == [("DESK", 1, (today + timedelta(days=30)).isoformat())]
+
+
+def test_url_feeds_sync_on_their_own_interval_and_back_off_when_failing(runtime, feed_server, store):
+    today = utc_today()
+    feed_server.body = f"sku,qty,eta,po\nDESK,4,{(today + timedelta(days=9)).isoformat()},PO-7\n".encode()
+    feed_server.failing, feed_server.hits = False, 0
+    hourly = create_supplier(runtime, store.shop_id, name="Hourly", feed_kind="url", feed_url=feed_server.url,
+                             sync_interval_minutes=60, primary_skus=["DESK"])
+    create_supplier(runtime, store.shop_id, name="Typed in", feed_kind="manual")
+    counts: dict = {}
+    promises.sync_feeds(runtime, counts)
+    # The URL feed, and the store's own incoming shipments (none here, an empty ok sync).
+    assert (counts["synced"], counts["incoming"], counts["ok"], feed_server.hits) == (1, 1, 2, 1)
+    promises.sync_feeds(runtime, counts)  # not due again for an hour
+    assert feed_server.hits == 1
+
+    with runtime.db.shop_session(store.shop_id) as session:
+        runs = list(session.scalars(select(SyncRun).where(SyncRun.supplier_id == hourly.id)))
+    now = runs[0].started_at
+    supplier = SimpleNamespace(sync_interval_minutes=60, sync_cron=None)
+    assert not promises.feed_due(supplier, runs[0], 0, now + timedelta(minutes=59))
+    assert promises.feed_due(supplier, runs[0], 0, now + timedelta(minutes=60))
+    # Failing feeds come back sooner, backing off, never later than their interval.
+    assert promises.feed_due(supplier, runs[0], 1, now + timedelta(minutes=5))
+    assert not promises.feed_due(supplier, runs[0], 2, now + timedelta(minutes=9))
+    assert promises.feed_due(supplier, runs[0], 2, now + timedelta(minutes=10))
+    assert promises.feed_due(supplier, runs[0], 9, now + timedelta(minutes=60))
+    # A cron wins over the interval: "at minute 0 of every hour".
+    cron = SimpleNamespace(sync_interval_minutes=60, sync_cron="0 * * * *")
+    last = SimpleNamespace(started_at=datetime(2026, 6, 1, 10, 30, tzinfo=timezone.utc))
+    assert not promises.feed_due(cron, last, 0, datetime(2026, 6, 1, 10, 59, tzinfo=timezone.utc))
+    assert promises.feed_due(cron, last, 0, datetime(2026, 6, 1, 11, 0, tzinfo=timezone.utc))
+
+    # Forced by hand: a failing server is recorded as a failed sync and the job says so.
+    feed_server.failing = True
+    counts = {}
+    promises.sync_feeds(runtime, counts, force=True)
+    assert counts["failed"] == 1 and counts["failures"] == 0  # a failed feed is a report, not a crash
+
+
+def test_cli_recompute_and_sync_suppliers_run_the_jobs_by_hand(runtime, fake_shopify, store, monkeypatch,
+                                                               settings_factory):
+    today = utc_today()
+    fake_shopify.place_order(SHOP, [(store.desk, 4)])
+    drain(runtime)
+    supplier = create_supplier(runtime, store.shop_id, name="Oak Works", primary_skus=["DESK"], handling_days=0)
+    sync_supplier(runtime, store.shop_id, supplier.id, source="manual",
+                  rows=[{"sku": "DESK", "quantity": 9, "expected_date": (today + timedelta(days=4)).isoformat(),
+                         "po_reference": "PO-1"}])
+    settings = runtime.settings
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("ENCRYPTION_KEY", settings.encryption_key)
+    monkeypatch.setenv("INSTANCE_PATH", str(settings.instance_path))
+    result = CliRunner().invoke(main_cli(), ["recompute", "--shop", SHOP])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output.strip().splitlines()[-1])
+    assert counts["changed"] == 1 and counts["full"] is True
+    with runtime.db.shop_session(store.shop_id) as session:
+        assert session.scalars(select(Backorder.current_eta)).one() == today + timedelta(days=4)
+        assert session.scalars(select(JobRun.status).where(JobRun.job_name == "eta_recompute_all")).one() == "ok"
+    result = CliRunner().invoke(main_cli(), ["recompute", "--shop", "nope.myshopify.com"])
+    assert result.exit_code != 0 and "no shop named nope.myshopify.com" in result.output
+    result = CliRunner().invoke(main_cli(), ["sync-suppliers", "--shop", SHOP])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["synced"] == 0  # no URL feeds here
+
+
+def main_cli():
+    from plugin.cli import main
+
+    return main
