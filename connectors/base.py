@@ -6,8 +6,11 @@ connectors/registry.py; nothing in plugin/ or webhooks/ changes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Mapping, Protocol, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from plugin.backorders.payloads import ShopifyOrder
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,8 @@ class Connector(Protocol):
         """Shipments on their way (in transit or partly received), plus the current state of each
         shipment in `also_ids` (those the app still holds open), so a received or withdrawn one is
         seen too. A platform without such a feature returns []."""
+
+    def read_orders_updated_since(self, shop, since: datetime) -> list[ShopifyOrder]:
+        """Every order of the shop updated at or after `since` (timezone-aware), oldest update
+        first, each complete with its line items and in the same model the order webhooks are
+        parsed into, so a missed webhook can be processed exactly as if it had arrived."""

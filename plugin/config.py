@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     shopify_fake_url: str = Field("", alias="SHOPIFY_FAKE_URL")
     worker_threads: int = Field(2, alias="WORKER_THREADS", ge=0, le=64)
     webhook_max_bytes: int = Field(5 * 1024 * 1024, alias="WEBHOOK_MAX_BYTES", gt=0)
+    # Let the app fetch URLs on private networks (supplier feeds on an intranet). Off by default:
+    # merchants type these URLs, and the server must not probe its own network for them.
+    allow_private_urls: bool = Field(False, alias="ALLOW_PRIVATE_URLS")
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -61,6 +64,13 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
         return url
+
+    @property
+    def private_urls_allowed(self) -> bool:
+        """ALLOW_PRIVATE_URLS, or the app itself runs on this machine (APP_URL on loopback: the
+        embedded default and the demo, whose supplier feed the app serves itself)."""
+        host = (self.app_url.host or "").strip("[]")
+        return self.allow_private_urls or host in ("localhost", "127.0.0.1", "::1")
 
     @property
     def public_url(self) -> str:

@@ -90,6 +90,8 @@ def settings_factory(tmp_path):
             instance_path=tmp_path / "instance",
             log_level="INFO",
             worker_threads=0,
+            # The tests' supplier feeds are servers on 127.0.0.1 (test_supplier_fetch checks the guard).
+            allow_private_urls=True,
         )
         values.update(overrides)
         return load_settings(**values)

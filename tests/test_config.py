@@ -45,3 +45,13 @@ def test_logs_never_carry_secrets():
     assert "shpat_abc123" not in line and "shprt_zz" not in line and '"msg": "ok"' in line
     assert "eyJ" not in scrub("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl used")
     assert "s3cret" not in scrub("client_secret=s3cret&shop=x")
+
+
+def test_private_urls_are_allowed_only_on_this_machine_or_when_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv("ALLOW_PRIVATE_URLS", raising=False)
+    assert load_settings(app_url="http://127.0.0.1:8000", instance_path=tmp_path).private_urls_allowed
+    assert load_settings(app_url="http://localhost:8000", instance_path=tmp_path).private_urls_allowed
+    public = load_settings(app_url="https://backorders.example.com", instance_path=tmp_path)
+    assert not public.private_urls_allowed
+    monkeypatch.setenv("ALLOW_PRIVATE_URLS", "true")
+    assert load_settings(app_url="https://backorders.example.com", instance_path=tmp_path).private_urls_allowed

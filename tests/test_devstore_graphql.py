@@ -50,6 +50,8 @@ def variables_for(name, world):
         "OrderMetafieldsSet": {"metafields": [{"ownerId": world["order"]["id"], "namespace": "$app",
                                                "key": "backorder_etas", "type": "json", "value": "{\"LAMP-S\": null}"}]},
         "RecentOrders": {"first": 50, "after": None, "query": None},
+        "OrdersUpdatedSince": {"first": 25, "after": None, "query": "updated_at:>='2020-01-01T00:00:00Z'"},
+        "OrderLineItems": {"id": world["order"]["id"], "first": 250, "after": None},
         "IncomingShipments": {"first": 25, "after": None, "query": "status:in_transit OR status:partially_received"},
         "InventoryShipmentLineItems": {"id": world["shipment"], "first": 250, "after": None},
         "InventoryShipmentsById": {"ids": [world["shipment"]]},

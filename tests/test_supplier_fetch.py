@@ -20,7 +20,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from plugin.db.models import Supplier, SupplyLine, SupplyLineChange, SyncRun
-from plugin.suppliers.fetch import USER_AGENT, feed_session, fetch_feed
+from plugin.netguard import check_public_url, is_public_address
+from plugin.suppliers.fetch import USER_AGENT, feed_session
+from plugin.suppliers.fetch import fetch_feed as guarded_fetch_feed
 from plugin.suppliers.services import create_supplier, sync_supplier
 from tests.test_supplier_sync import lines, make_shop, snapshot
 
@@ -29,6 +31,11 @@ FEED_V1 = b"sku,qty,eta,po,status\nLAMP-S,10,2026-07-01,PO-1,ordered\nRUG-01,2,2
 FEED_V2 = b"sku,qty,eta,po,status\nLAMP-S,10,2026-07-09,PO-1,ordered\nRUG-01,2,2026-07-05,PO-1,shipped\n"
 API_KEY_HEADER = "X-Api-Key"
 SECRET = "s3cret-feed-key"
+
+
+def fetch_feed(*args, **kwargs):
+    """The feed servers here listen on 127.0.0.1, which production refuses (see the guard tests)."""
+    return guarded_fetch_feed(*args, allow_private=True, **kwargs)
 
 
 @dataclass
@@ -277,3 +284,37 @@ def test_json_by_content_type_and_partial_feeds_are_read_again_in_full(runtime, 
     assert partial.status == "partial" and "unknown SKU 'NOPE'" in partial.errors[0]["reason"]
     assert stored(runtime, shop_id, supplier_id).feed_etag is None  # so the next sync is not a 304
     assert sync(runtime, shop_id, supplier_id).status == "partial"
+
+
+# -- the private-network guard ----------------------------------------------------------------------
+def test_feeds_on_private_or_local_addresses_are_refused_unless_allowed(feeds):
+    refused = guarded_fetch_feed(supplier_at(feeds.url + "/feed.csv"), fast_session())
+    assert refused.status == "failed" and "private or local network address" in refused.error
+    assert feeds.hits.get("/feed.csv", 0) == 0  # refused before any request left
+    for address in ("127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "0.0.0.0",
+                    "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "224.0.0.1"):
+        assert not is_public_address(address), address
+    for address in ("93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"):
+        assert is_public_address(address), address
+    check_public_url("https://93.184.216.34/feed.csv")  # a public literal passes without DNS
+    with pytest.raises(ValueError, match="private or local"):
+        check_public_url("http://[::1]:8080/feed.csv")
+    check_public_url("http://127.0.0.1/feed.csv", allow_private=True)
+
+
+def test_a_redirect_into_the_private_network_is_refused(feeds, monkeypatch):
+    """The first hop is allowed (as if public); its redirect to 127.0.0.1 is refused."""
+    import plugin.suppliers.fetch as fetch
+
+    real = fetch.check_public_url
+    first = {"seen": False}
+
+    def public_first_hop(url, *, allow_private=False, what="the URL"):
+        if not first["seen"]:
+            first["seen"] = True
+            return None
+        return real(url, allow_private=allow_private, what=what)
+
+    monkeypatch.setattr(fetch, "check_public_url", public_first_hop)
+    result = guarded_fetch_feed(supplier_at(feeds.url + "/moved.csv"), fast_session())
+    assert result.status == "failed" and "a redirect of the feed points to a private" in result.error

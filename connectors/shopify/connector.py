@@ -7,7 +7,7 @@ import hmac
 import json
 import threading
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from shopify_app import ShopifyApp
 
@@ -15,7 +15,11 @@ from connectors.base import ConnectorError, IncomingLine, IncomingShipment, Line
 from connectors.shopify import operations as ops
 from connectors.shopify.graphql import ShopifyGraphQL
 from connectors.shopify.manifest import api_version, shopify_manifest
+from connectors.shopify.orders import shopify_order
 from connectors.shopify.throttle import BucketModel
+
+if TYPE_CHECKING:
+    from plugin.backorders.payloads import ShopifyOrder
 
 # Shopify accepts 250 ids in one nodes() lookup, but each variant with its inventory levels costs
 # about 20 points and a single query may cost at most 1000: 40 variants keep a call near 800.
@@ -25,6 +29,9 @@ SHIPMENTS_PAGE = 25
 INCOMING_QUERY = "status:in_transit OR status:partially_received"
 SHIPMENT_STATUSES = {"IN_TRANSIT": "in_transit", "PARTIALLY_RECEIVED": "partially_received",
                      "RECEIVED": "received", "DRAFT": "withdrawn"}
+# An order with its first 250 line items costs about 26 points: 25 per page stays near 650.
+ORDERS_PAGE = 25
+ORDER_LINES_PAGE = 250
 
 
 def variant_gid(numeric_id) -> str:
@@ -143,6 +150,28 @@ class ShopifyConnector:
                                       IncomingShipment(shipment_id, shipment_id, "withdrawn", None, None, None, None))
         return list(found.values())
 
+    def read_orders_updated_since(self, shop, since: datetime) -> list[ShopifyOrder]:
+        """Every order updated at or after `since`, oldest update first, with all its line items.
+
+        The whole listing is read before anything is returned: the app's own writes (tagging an
+        order moves its updatedAt) would otherwise move orders behind the cursor mid-walk. An order
+        seen twice (updated again while paging) is kept once, in its newest state.
+        """
+        client = self.graphql(shop)
+        query = f"updated_at:>='{_search_time(since)}'"
+        found: dict[str, ShopifyOrder] = {}
+        for node in client.paginate(ops.ORDERS_UPDATED_SINCE, {"query": query}, ["orders"], page_size=ORDERS_PAGE):
+            connection = node.get("lineItems") or {}
+            items = connection.get("nodes") or []
+            if (connection.get("pageInfo") or {}).get("hasNextPage"):
+                items = list(client.paginate(ops.ORDER_LINE_ITEMS, {"id": node["id"]}, ["order", "lineItems"],
+                                             page_size=ORDER_LINES_PAGE))
+            order = shopify_order(node, items)
+            known = found.get(node["id"])
+            if known is None or _updated(order) >= _updated(known):
+                found[node["id"]] = order
+        return sorted(found.values(), key=lambda o: (_updated(o), o.id))
+
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
@@ -190,6 +219,17 @@ def _incoming_shipment(client: ShopifyGraphQL, node: dict) -> IncomingShipment:
             rejected=int(item.get("rejectedQuantity") or 0),
         ) for item in items),
     )
+
+
+def _updated(order: ShopifyOrder) -> datetime:
+    return order.updated_at or order.created_at
+
+
+def _search_time(moment: datetime) -> str:
+    """A UTC timestamp for Shopify's search syntax, floored to the second (its precision)."""
+    if moment.tzinfo is None:
+        raise ValueError("since must be timezone-aware")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day(value: str | None):

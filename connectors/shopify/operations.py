@@ -1,6 +1,6 @@
 """Every GraphQL document the app sends to Shopify, as named operations in one place.
 
-tests/test_shopify_operations.py validates each one against Shopify's real Admin schema of the
+tests/test_shopify_graphql.py validates each one against Shopify's real Admin schema of the
 pinned API version, so a typo or a removed field fails the suite instead of a merchant's job.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ mutation OrderMetafieldsSet($metafields: [MetafieldsSetInput!]!) {
 }
 """
 
-# Cursor-paged walk over recent orders, used by reconciliation (webhooks are not guaranteed).
+# Cursor-paged walk over recent orders: ids and update times only.
 RECENT_ORDERS = """
 query RecentOrders($first: Int!, $after: String, $query: String) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
@@ -72,6 +72,69 @@ query RecentOrders($first: Int!, $after: String, $query: String) {
       node { id legacyResourceId updatedAt }
     }
     pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+# Reconciliation (webhooks are not guaranteed): the orders updated since a time, oldest update
+# first, with what the backorder service reads from an order webhook. Line items come 250 at a
+# time; a longer order is read to the end with OrderLineItems. unfulfilledQuantity and
+# currentQuantity together say how many units are still owed (fulfilled, removed and refunded
+# units are not). The customer's email is read from Order.email (Customer.email is deprecated).
+ORDERS_UPDATED_SINCE = """
+query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    edges {
+      cursor
+      node {
+        id
+        legacyResourceId
+        name
+        email
+        customerLocale
+        createdAt
+        updatedAt
+        cancelledAt
+        customer { firstName lastName }
+        lineItems(first: 250) {
+          nodes {
+            id
+            name
+            title
+            sku
+            quantity
+            currentQuantity
+            unfulfilledQuantity
+            variant { id }
+          }
+          pageInfo { hasNextPage endCursor }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+ORDER_LINE_ITEMS = """
+query OrderLineItems($id: ID!, $first: Int!, $after: String) {
+  order(id: $id) {
+    lineItems(first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          name
+          title
+          sku
+          quantity
+          currentQuantity
+          unfulfilledQuantity
+          variant { id }
+        }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 }
 """
@@ -165,6 +228,8 @@ ALL_OPERATIONS: dict[str, str] = {
     "OrderTagsAdd": ORDER_TAGS_ADD,
     "OrderMetafieldsSet": ORDER_METAFIELDS_SET,
     "RecentOrders": RECENT_ORDERS,
+    "OrdersUpdatedSince": ORDERS_UPDATED_SINCE,
+    "OrderLineItems": ORDER_LINE_ITEMS,
     "IncomingShipments": INCOMING_SHIPMENTS,
     "InventoryShipmentLineItems": INVENTORY_SHIPMENT_LINE_ITEMS,
     "InventoryShipmentsById": INVENTORY_SHIPMENTS_BY_ID,

@@ -28,6 +28,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from plugin.netguard import PrivateAddress, check_public_url
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
@@ -130,10 +132,15 @@ def check_feed_url(url: str | None) -> str:
 
 
 def fetch_feed(supplier, session: requests.Session | None = None, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-               max_bytes: int = MAX_FEED_BYTES) -> FetchResult:
-    """Download `supplier.feed_url` (conditionally, see the module docstring)."""
+               max_bytes: int = MAX_FEED_BYTES, allow_private: bool = False) -> FetchResult:
+    """Download `supplier.feed_url` (conditionally, see the module docstring).
+
+    Every hop (the URL and each redirect) must lead to a public address unless `allow_private`
+    (development and tests; see plugin/netguard.py).
+    """
     try:
         url = check_feed_url(supplier.feed_url)
+        check_public_url(url, allow_private=allow_private, what="the feed URL")
         auth = parse_auth_header(supplier.feed_auth_header)
     except ValueError as exc:
         return _failed(supplier, supplier.feed_url or "", str(exc))
@@ -156,6 +163,10 @@ def fetch_feed(supplier, session: requests.Session | None = None, *, timeout: tu
                     target = urljoin(url, response.headers["Location"])
                     if urlsplit(target).scheme not in ("http", "https"):
                         return _failed(supplier, url, f"redirected to a non-HTTP address ({redact_url(target)})")
+                    try:
+                        check_public_url(target, allow_private=allow_private, what="a redirect of the feed")
+                    except PrivateAddress as exc:
+                        return _failed(supplier, url, str(exc))
                     url = target
                     continue
                 return _answer(supplier, url, response, max_bytes)

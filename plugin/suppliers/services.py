@@ -245,7 +245,8 @@ def sync_supplier(runtime, shop_id: int, supplier_id: int, *, body: bytes | None
     validators: tuple[str | None, str | None] | None = None
     try:
         if source == "url":
-            fetched = fetch_feed(supplier, session, timeout=timeout)
+            fetched = fetch_feed(supplier, session, timeout=timeout,
+                                 allow_private=runtime.settings.private_urls_allowed)
             if fetched.status == "failed":
                 return _record_run(runtime, shop_id, supplier_id, source, started, "failed",
                                    f"download failed: {fetched.error}; nothing changed")
