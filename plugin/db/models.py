@@ -97,6 +97,20 @@ class Variant(ShopOwned, Base):
     # Bumped with every such change. A recompute that read revision r writes its answer only
     # while the variant is still at r, so a change made while it computed is never lost.
     eta_revision: Mapped[int] = mapped_column(Integer, default=0)
+    product_title: Mapped[str | None] = mapped_column(String(512))
+    product_handle: Mapped[str | None] = mapped_column(String(255))
+    # What one more unit ordered now would be promised (the storefront's "ships by" date), kept
+    # only while the variant is out of stock and sold anyway; computed by the ETA recompute.
+    next_eta_promise: Mapped[date | None] = mapped_column(Date)
+    next_eta_earliest: Mapped[date | None] = mapped_column(Date)
+    next_eta_likely: Mapped[date | None] = mapped_column(Date)
+    next_eta_latest: Mapped[date | None] = mapped_column(Date)
+    next_eta_covered_by: Mapped[str | None] = mapped_column(String(20))
+    # Digest of the storefront metafield value it should have, and of what the store holds
+    # (None: nothing). They differ -> storefront_dirty, and the push job writes or clears it.
+    storefront_digest: Mapped[str | None] = mapped_column(String(64))
+    storefront_pushed_digest: Mapped[str | None] = mapped_column(String(64))
+    storefront_dirty: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -298,6 +312,26 @@ class BackorderEvent(ShopOwned, Base):
     new_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
+
+
+class ComplianceRequest(ShopOwned, Base):
+    """A privacy webhook (customers/data_request, customers/redact, shop/redact) and what was done.
+
+    data_request: `export` holds the customer's data as the app had it, for the merchant to send
+    on. redact: `export` holds only anonymous counts of what was erased. Keyed by the webhook's
+    event so a redelivery is recorded once.
+    """
+
+    __tablename__ = "compliance_requests"
+    __table_args__ = (UniqueConstraint("shop_id", "topic", "request_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(50))
+    request_key: Mapped[str] = mapped_column(String(255))  # data_request id, or the event id
+    customer_ref: Mapped[str | None] = mapped_column(String(64))  # a digest, never the address itself
+    export: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
 
 
 class WebhookEvent(Base):
