@@ -189,3 +189,30 @@ def main_cli():
     from plugin.cli import main
 
     return main
+
+
+def test_reconcile_and_stock_refresh_jobs_catch_what_no_webhook_brought(runtime, fake_shopify, store):
+    fake_shopify.hold_webhooks = True  # the store never delivers this order's webhook
+    order = fake_shopify.place_order(SHOP, [(store.desk, 3)])
+    assert run_job(runtime, job_by_name("reconcile_orders"))
+    with runtime.db.shop_session(store.shop_id) as session:
+        [backorder] = session.scalars(select(Backorder)).all()
+        assert (backorder.quantity, backorder.status) == (1, "open") and backorder.current_eta is not None
+    assert "backorder" in fake_shopify.order(SHOP, order["id"])["tags"]
+    with runtime.db.session() as session:
+        [run] = session.scalars(select(JobRun).where(JobRun.job_name == "reconcile_orders")).all()
+    assert run.counts["orders_processed"] == 1
+
+    # The goods arrive in the store (no order touches the desk): the hourly refresh sees it.
+    fake_shopify.set_available(SHOP, store.desk, 0)  # -1 -> 0: the one missing unit is here
+    assert run_job(runtime, job_by_name("stock_refresh"))
+    with runtime.db.shop_session(store.shop_id) as session:
+        backorder = session.scalars(select(Backorder)).one()
+        events = session.scalars(select(BackorderEvent.kind)).all()
+    assert backorder.status == "ready" and events == ["ready"]
+    # The next reconcile window starts where the last good one did (less an overlap).
+    assert run_job(runtime, job_by_name("reconcile_orders"))
+    with runtime.db.session() as session:
+        first, second = session.scalars(select(JobRun).where(JobRun.job_name == "reconcile_orders")
+                                        .order_by(JobRun.id)).all()
+    assert datetime.fromisoformat(second.counts["since"]) == first.started_at - promises.RECONCILE_OVERLAP

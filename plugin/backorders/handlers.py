@@ -12,8 +12,14 @@ log = logging.getLogger(__name__)
 def on_order_upsert(runtime, event) -> None:
     """orders/create, orders/updated and orders/cancelled."""
     order = parse_shopify_order(event.payload)
-    shop = services.load_shop(runtime, event.shop_id)
-    connector = runtime.connector(event.platform)
+    process_order(runtime, services.load_shop(runtime, event.shop_id), order)
+
+
+def process_order(runtime, shop, order) -> int:
+    """An order as the store shows it now, from a webhook or from reconciliation: read the
+    stock of its variants, record it with its backorders, mark the orders in the store.
+    Returns the number of stock readings stored (0 for a stale update)."""
+    connector = runtime.connector(shop.platform)
     variant_ids = sorted({str(item.variant_id) for item in order.line_items if item.variant_id})
     # Stock is read at processing time, outside any transaction; the snapshot carries its time.
     read_at = services.utcnow()
@@ -21,10 +27,11 @@ def on_order_upsert(runtime, event) -> None:
     outcome = services.record_order(runtime, shop, order, stock, read_at)
     if outcome.stale:
         log.info("stale order update ignored", extra={"shop": shop.domain, "order": order.id})
-        return
+        return 0
     write_marks(runtime, shop, outcome.orders_to_mark)
     log.info("order processed", extra={"shop": shop.domain, "order": order.id,
                                        "backordered_units": outcome.backordered_units})
+    return len(stock)
 
 
 def on_order_cancelled(runtime, event) -> None:

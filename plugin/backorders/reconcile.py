@@ -1,8 +1,8 @@
 """Catching up with the store when webhooks did not arrive (Shopify does not guarantee delivery).
 
 `reconcile_shop` lists the orders the store updated since a time and sends each one the app has
-not stored, or stored in an older state, down the same path an order webhook takes (read stock,
-`services.record_order`, `handlers.write_marks`). `refresh_stock` re-reads the stock of every
+not stored, or stored in an older state, down the same path an order webhook takes
+(`handlers.process_order`). `refresh_stock` re-reads the stock of every
 variant with open or ready backorders, so a restock (or a loss of stock) reaches backorders
 even when no order touches the variant. Both are idempotent: a second run changes nothing.
 
@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from plugin.backorders import services
-from plugin.backorders.handlers import write_marks
+from plugin.backorders.handlers import process_order, write_marks
 from plugin.backorders.payloads import ShopifyOrder
 from plugin.db.models import Backorder, Order, Shop, Variant
 
@@ -60,7 +60,7 @@ def reconcile_shop(runtime, shop_id: int, *, since: datetime) -> dict[str, int]:
         if not _needs_processing(order, stored.get(str(order.id), _MISSING)):
             continue
         try:
-            counts["variants_refreshed"] += _process_order(runtime, shop, connector, order)
+            counts["variants_refreshed"] += process_order(runtime, shop, order)
         except Exception:  # one bad order must not hold back the others; the next run retries it
             counts["errors"] += 1
             log.exception("reconciling an order failed", extra={"shop": shop.domain, "order": order.id})
@@ -114,18 +114,6 @@ def _needs_processing(order: ShopifyOrder, stored_update) -> bool:
         return True
     update = order.updated_at or order.created_at
     return stored_update is None or stored_update < update
-
-
-def _process_order(runtime, shop: Shop, connector, order: ShopifyOrder) -> int:
-    """What the order webhook handler does with a payload; returns the stock readings stored."""
-    variant_ids = sorted({str(item.variant_id) for item in order.line_items if item.variant_id})
-    read_at = services.utcnow()
-    stock = connector.read_inventory(shop, variant_ids) if variant_ids else []
-    outcome = services.record_order(runtime, shop, order, stock, read_at)
-    if outcome.stale:  # a webhook stored a newer update meanwhile
-        return 0
-    write_marks(runtime, shop, outcome.orders_to_mark)
-    return len(stock)
 
 
 def _stored_updates(runtime, shop: Shop, platform_order_ids: list[str]) -> dict[str, datetime | None]:

@@ -197,12 +197,11 @@ def _recompute_variant(session: Session, variant: Variant) -> set[int]:
         if line.open_quantity == 0:
             backorder.status = "shipped"  # fulfilled (or removed) while we were waiting for stock
             changed.add(line.order_id)
-        elif units > 0 and (backorder.quantity != units or backorder.status != "open"):
-            backorder.quantity, backorder.status = units, "open"
+        elif units > 0 and backorder.quantity != units:
+            backorder.quantity = units
             changed.add(line.order_id)
-        elif units == 0 and backorder.status == "open":
-            backorder.status = "ready"  # stock now covers this line
-            changed.add(line.order_id)
+        # Whether stock now covers a line (ready) or no longer does (open) is the ETA engine's
+        # call, made right after this in the same transaction, so that it can announce it once.
     return changed
 
 

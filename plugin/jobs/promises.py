@@ -188,3 +188,54 @@ def push_etas(runtime, counts: dict[str, Any]) -> None:
         _each(counts, installed_shops(runtime), work, lambda shop: shop.domain)
     finally:
         counts.update(tally)
+
+
+# -- reconciliation: webhooks are not guaranteed --------------------------------------------------
+
+# Consecutive windows overlap: the store's order search lags a few seconds behind its orders.
+RECONCILE_OVERLAP = timedelta(minutes=10)
+FIRST_RECONCILE_WINDOW = timedelta(days=2)
+
+
+def _last_ok_start(runtime, job_name: str) -> datetime | None:
+    from plugin.db.models import JobRun
+
+    with runtime.db.session() as session:
+        return session.scalar(select(JobRun.started_at).where(JobRun.job_name == job_name, JobRun.status == "ok")
+                              .order_by(JobRun.started_at.desc()).limit(1))
+
+
+def reconcile_orders(runtime, counts: dict[str, Any]) -> None:
+    """Process the orders each store updated since the last good run that no webhook brought."""
+    from plugin.backorders.reconcile import reconcile_shop
+
+    last = _last_ok_start(runtime, "reconcile_orders")
+    since = (last - RECONCILE_OVERLAP) if last else utcnow() - FIRST_RECONCILE_WINDOW
+    tally = {"orders_seen": 0, "orders_processed": 0, "errors": 0}
+
+    def work(shop: Shop) -> None:
+        found = reconcile_shop(runtime, shop.id, since=since)
+        for key in tally:
+            tally[key] += found.get(key, 0)
+
+    try:
+        _each(counts, installed_shops(runtime), work, lambda shop: shop.domain)
+    finally:
+        counts.update(tally, since=since.isoformat())
+
+
+def refresh_stock(runtime, counts: dict[str, Any]) -> None:
+    """Re-read the stock of every variant with open backorders: restocks reach them without an order."""
+    from plugin.backorders.reconcile import refresh_stock as refresh_shop
+
+    tally = {"variants_refreshed": 0, "orders_processed": 0, "errors": 0}
+
+    def work(shop: Shop) -> None:
+        found = refresh_shop(runtime, shop.id)
+        for key in tally:
+            tally[key] += found.get(key, 0)
+
+    try:
+        _each(counts, installed_shops(runtime), work, lambda shop: shop.domain)
+    finally:
+        counts.update(tally)

@@ -113,6 +113,10 @@ JOBS: list[JobSpec] = [
             description="recompute every open line: dates move with the calendar (overdue lots, lead times from today)"),
     JobSpec("eta_push", _promise_job("push_etas"), {"trigger": "interval", "minutes": 2, "seconds": 30},
             description="write changed order ETAs (tag and metafield) to the stores"),
+    JobSpec("reconcile_orders", _promise_job("reconcile_orders"), {"trigger": "interval", "minutes": 15},
+            description="process orders the stores updated that no webhook brought (webhooks are not guaranteed)"),
+    JobSpec("stock_refresh", _promise_job("refresh_stock"), {"trigger": "interval", "hours": 1},
+            description="re-read the stock of variants with open backorders, so restocks make lines ready"),
 ]
 
 
