@@ -31,8 +31,9 @@ from .throttle import LeakyBucket
 from .tokens import TokenService, session_token
 from .webhooks import Delivery, compliance_payload, headers_for, order_payload, serialize, shop_payload, triggered_at
 
-DEFAULT_SCOPES = ("read_products", "read_inventory", "read_inventory_shipments", "read_orders", "write_orders",
-                  "read_customers")
+# What the app asks for in manifest.json (write_products: the storefront ETA metafield on variants).
+DEFAULT_SCOPES = ("read_products", "write_products", "read_inventory", "read_inventory_shipments", "read_orders",
+                  "write_orders", "read_customers")
 DEFAULT_WEBHOOK_URL = "http://localhost/webhooks/shopify"  # path of manifest.json urls.webhooks
 WEBHOOK_TIMEOUT = 5.0  # Shopify gives a webhook endpoint five seconds
 # Shopify only sends events to apps installed on the shop; these two still reach an uninstalled app.
