@@ -35,10 +35,16 @@ def routes() -> dict[tuple[str, str], TopicRoute]:
     # endpoint itself must stay importable without any of that.
     from connectors.shopify.lifecycle import on_app_uninstalled
     from plugin.backorders.handlers import on_order_cancelled, on_order_upsert
+    from plugin.compliance.handlers import on_customers_data_request, on_customers_redact, on_shop_redact
 
     return {
         ("shopify", "orders/create"): TopicRoute(on_order_upsert),
         ("shopify", "orders/updated"): TopicRoute(on_order_upsert),
         ("shopify", "orders/cancelled"): TopicRoute(on_order_cancelled),
         ("shopify", "app/uninstalled"): TopicRoute(on_app_uninstalled),
+        # Privacy duties outlive the install: shop/redact comes ~48 h after uninstall, and a
+        # customer's request may reach a shop that has uninstalled but is not yet erased.
+        ("shopify", "customers/data_request"): TopicRoute(on_customers_data_request, allow_uninstalled=True),
+        ("shopify", "customers/redact"): TopicRoute(on_customers_redact, allow_uninstalled=True),
+        ("shopify", "shop/redact"): TopicRoute(on_shop_redact, allow_uninstalled=True),
     }
