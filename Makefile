@@ -14,13 +14,13 @@ SHOPIFY_DATA := $(CACHE)/shopify
 ADMIN_SCHEMA := $(SHOPIFY_DATA)/admin_2026-10.json.gz
 WEBHOOK_SAMPLES := $(SHOPIFY_DATA)/webhook-schemas/metadatas/2026-07
 
-.PHONY: run test venv shopify-data migrate lock bench clean postgres-check
+.PHONY: run test venv shopify-data migrate lock bench clean postgres-check chromium
 
 run: $(STAMP) $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES)
 	$(BIN)/backorder-desk migrate
 	$(BIN)/backorder-desk serve --demo
 
-test: $(STAMP) $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES) postgres-check
+test: $(STAMP) $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES) postgres-check chromium
 	$(BIN)/pytest -q
 
 venv: $(STAMP)
@@ -29,6 +29,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $@
+
+# The theme extension's browser tests drive Debian's Chromium through Playwright (the playwright
+# wheel from the test extra); `playwright install` is never run, it downloads a browser build.
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 shopify-data: $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES)
 
