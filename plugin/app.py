@@ -28,6 +28,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         shopify_auth_bp = None
     if shopify_auth_bp is not None:
         app.register_blueprint(shopify_auth_bp)
+    from connectors.shopify.app_proxy import bp as shopify_app_proxy_bp  # storefront requests via Shopify
+    app.register_blueprint(shopify_app_proxy_bp)
     return app
 
 

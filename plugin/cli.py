@@ -144,6 +144,28 @@ def recompute(domains: tuple[str, ...], changed_only: bool) -> None:
     _run_by_hand("eta_recompute_all" if not changed_only else "eta_recompute", work)
 
 
+@main.command("shopify-toml")
+@click.option("--output", "-o", default="shopify.app.toml", show_default=True,
+              type=click.Path(dir_okay=False, writable=True, allow_dash=True), help="where to write it ('-': standard output)")
+def shopify_toml(output: str) -> None:
+    """Write shopify.app.toml (what `shopify app deploy` releases) from manifest.json and the settings."""
+    from pathlib import Path
+
+    from connectors.shopify.app_toml import render_app_toml
+
+    settings = _settings()
+    if not settings.shopify_api_key:
+        raise click.ClickException("SHOPIFY_API_KEY is not set: it is the app's client_id in shopify.app.toml")
+    if settings.app_url.scheme != "https":
+        raise click.ClickException(f"APP_URL must be the app's public https URL for Shopify (got {settings.public_url})")
+    text = render_app_toml(settings)
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
 @main.group()
 def demo() -> None:
     """Drive the demo shop of `make run`."""

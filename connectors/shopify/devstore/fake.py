@@ -406,6 +406,19 @@ class FakeShopify:
                 payload = self._order_payload(shop, topic, order)
             sent.append(self._emit(shop, topic, payload))
 
+    # -- app proxy (app_proxy.py) ---------------------------------------------------------------
+    # The app's proxy URL (default: from webhook_url and manifest.json) and the httpx transport
+    # that reaches it (None: the network); set on the instance.
+    app_proxy_url: str | None = None
+    app_proxy_transport: httpx.BaseTransport | None = None
+
+    def app_proxy(self, domain: str, path: str = "/", params=(), **options) -> httpx.Response:
+        """A shopper's request to https://<shop>/apps/<subpath><path>, forwarded to the app the way
+        Shopify forwards it (signed query, forwarded headers): the app's answer, Liquid unrendered."""
+        from .app_proxy import call_app_proxy
+
+        return call_app_proxy(self, domain, path, params, **options)
+
     # -- API plumbing used by the WSGI app ----------------------------------------------------
     def fail_next(self, n: int = 1, status: int = 500, retry_after: str = "1") -> None:
         """The next `n` GraphQL calls answer `status` (429 carries Retry-After) without running."""
