@@ -81,7 +81,8 @@ def test_token_exchange_expiring_offline_token_through_shopify_app(fake, http, a
     token = result.access_token
     assert token.shop == "oak-and-linen" and token.expires and token.refresh_token and token.refresh_token_expires
     assert set(token.scope.split(",")) == {"read_products", "write_products", "read_inventory",
-                                           "read_inventory_shipments", "read_orders", "write_orders", "read_customers"}
+                                           "read_inventory_shipments", "read_orders", "write_orders", "read_customers",
+                                           "write_app_proxy"}
     assert graphql_status(http, token.token)[0] == 200
 
 
