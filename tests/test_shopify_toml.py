@@ -34,6 +34,9 @@ def test_the_toml_declares_what_the_manifest_says(tmp_path, monkeypatch):
     # Scopes: the manifest's, plus the one Shopify requires for an app proxy.
     scopes = config["access_scopes"]["scopes"].split(",")
     assert scopes == shopify["access_scopes"] and "write_app_proxy" in scopes  # the app proxy needs it
+    eta = config["variant"]["metafields"]["app"][shopify["variant_metafield"]["key"]]
+    assert eta["type"] == "json" and eta["access"]["storefront"] == "public_read"
+    assert config["extension_directories"] == ["connectors/shopify/extension"]
 
     # Webhooks: payloads in the version the app parses; one subscription per topic, compliance apart.
     webhooks = config["webhooks"]

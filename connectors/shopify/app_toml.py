@@ -56,6 +56,17 @@ def app_config(settings, manifest: dict | None = None) -> dict:
     config["webhooks"] = {"api_version": shopify["webhook_payload_version"], "subscriptions": subscriptions}
     if proxy:
         config["app_proxy"] = {"url": base + proxy["path"], "subpath": proxy["subpath"], "prefix": proxy["prefix"]}
+    variant_field = shopify.get("variant_metafield")
+    if variant_field and variant_field["namespace"] == "$app":
+        # The storefront ETA: an app-owned definition (declarative custom data, owner key
+        # `variant`) that lets the theme app extension read it in Liquid; merchants may read it.
+        config["variant"] = {"metafields": {"app": {variant_field["key"]: {
+            "type": variant_field["type"], "name": "Backorder ETA",
+            "description": "Estimated ship date for one more unit ordered now (written by Backorder Desk)",
+            "access": {"admin": "merchant_read", "storefront": "public_read"},
+        }}}}
+    # The theme app extension lives with the Shopify connector, not in the CLI's default extensions/.
+    config["extension_directories"] = ["connectors/shopify/extension"]
     # Not a POS app; the URLs are ours (APP_URL), so `shopify app dev` must not rewrite them, and
     # `shopify app deploy` releases this configuration with the app version.
     config["pos"] = {"embedded": False}
