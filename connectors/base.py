@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, Protocol, Sequence
 
 if TYPE_CHECKING:
     from plugin.backorders.payloads import ShopifyOrder
@@ -34,6 +34,9 @@ class VariantStock:
     continue_selling: bool
     # Sellable ("available") quantity per location id; may be negative when oversold.
     by_location: Mapping[str, int] = field(default_factory=dict)
+    # The product's name and URL handle; only catalogue reads fill them (None: not read).
+    product_title: str | None = None
+    product_handle: str | None = None
 
     @property
     def sellable(self) -> int:
@@ -81,6 +84,17 @@ class IncomingShipment:
     lines: tuple[IncomingLine, ...] = ()
 
 
+class CatalogRead(Protocol):
+    """What `Connector.read_catalog` returns: the shop's variants, streamed, and how they were read."""
+
+    bulk: bool  # True when the platform's bulk export was used instead of paging
+    # Known once iteration has begun: no reading in it is older than this (store it as the
+    # variants' inventory_read_at, so a newer reading is never overwritten by this one).
+    read_at: datetime | None
+
+    def __iter__(self) -> Iterator[VariantStock]: ...
+
+
 class ConnectorError(RuntimeError):
     """The platform could not be reached or refused; `retryable` tells the worker whether to back off."""
 
@@ -100,6 +114,12 @@ class Connector(Protocol):
 
     def read_inventory(self, shop, platform_variant_ids: Sequence[str]) -> list[VariantStock]:
         """Current sellable stock and selling policy of the given variants."""
+
+    def read_catalog(self, shop, *, bulk: bool | None = None) -> CatalogRead:
+        """Every variant of the shop (not only those orders touched), with its stock and selling
+        policy. bulk=None lets the connector choose (a bulk export for a large catalogue, paging
+        for a small one); True/False force one. Iterating may call the platform; call it outside
+        any database transaction. A platform error raises ConnectorError before or while iterating."""
 
     def write_backorder_marks(self, shop, platform_order_id: str, tag: str, etas: Sequence[LineEta]) -> None:
         """Tag the order and store the per-line ETAs on it, idempotently."""

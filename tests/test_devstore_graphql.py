@@ -9,7 +9,7 @@ import pytest
 import shopify_app
 
 from connectors.shopify.devstore import FakeShopify
-from connectors.shopify.operations import ALL_OPERATIONS
+from connectors.shopify.operations import ALL_OPERATIONS, BULK_QUERIES
 
 KEY = "devstore-test-key"
 SECRET = "devstore-test-secret-0123456789abcdef"
@@ -42,10 +42,23 @@ def world():
             "token": token, "http": http, "gql": gql, "received": received}
 
 
+def _started_bulk_operation(world) -> str:
+    status, body = world["gql"](ALL_OPERATIONS["CatalogBulkRun"], {"query": BULK_QUERIES["CatalogBulk"]})
+    return body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+
+
 def variables_for(name, world):
+    if name == "BulkOperationStatus":  # it polls an operation, so one must exist
+        world.setdefault("bulk_operation", _started_bulk_operation(world))
     return {
         "ShopInfo": {},
         "VariantInventory": {"ids": [world["lamp"], world["rug"]]},
+        "CatalogSize": {"limit": 2000},
+        "CatalogVariants": {"first": 25, "after": None},
+        "VariantInventoryLevels": {"id": world["lamp"], "first": 250, "after": None},
+        "CatalogBulkRun": {"query": BULK_QUERIES["CatalogBulk"]},
+        "BulkOperationStatus": {"id": world.get("bulk_operation")},
+        "RecentBulkQueries": {},
         "OrderTagsAdd": {"id": world["order"]["id"], "tags": ["backorder"]},
         "OrderMetafieldsSet": {"metafields": [{"ownerId": world["order"]["id"], "namespace": "$app",
                                                "key": "backorder_etas", "type": "json", "value": "{\"LAMP-S\": null}"}]},

@@ -120,6 +120,13 @@ class ShopifyConnector:
                     found.append(_variant_stock(node))
         return found
 
+    def read_catalog(self, shop, *, bulk: bool | None = None):
+        """Every variant of the shop: cursor paging, or a bulk export for a large catalogue
+        (connectors/shopify/catalog.py). Returns a CatalogRead; iterate it outside transactions."""
+        from connectors.shopify.catalog import ShopifyCatalogRead  # late import: it imports this module
+
+        return ShopifyCatalogRead(self, shop, bulk)
+
     def write_backorder_marks(self, shop, platform_order_id: str, tag: str, etas: Sequence[LineEta]) -> None:
         client = self.graphql(shop)
         gid = order_gid(platform_order_id)

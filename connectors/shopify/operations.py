@@ -45,6 +45,124 @@ query VariantInventory($ids: [ID!]!) {
 }
 """
 
+# -- the catalogue (connectors/shopify/catalog.py) ---------------------------------------------
+# One selection for both ways of reading it, so paging and the bulk export see the same fields.
+# inventoryLevels(first: 10) keeps a page of 25 variants near 880 points even by the linear rule
+# (2 + 25 x (1 + product 1 + inventoryItem 1 + levels 2 + 10 x 3)); a variant stocked at more
+# locations has the rest read with VariantInventoryLevels. In the bulk query `first` and
+# `pageInfo` are ignored (and left out), and a connection must be selected through edges > node.
+_CATALOG_VARIANT = """
+        id
+        sku
+        displayName
+        inventoryPolicy
+        product { id title handle }
+        inventoryItem {
+          tracked
+          inventoryLevels%(levels_args)s {
+            edges {
+              node {
+                location { id }
+                quantities(names: ["available"]) { name quantity }
+              }
+            }%(levels_page_info)s
+          }
+        }"""
+
+# How many variants the shop has, counted up to `limit` (precision AT_LEAST when it reached it).
+CATALOG_SIZE = """
+query CatalogSize($limit: Int) {
+  productVariantsCount(limit: $limit) { count precision }
+}
+"""
+
+CATALOG_VARIANTS = """
+query CatalogVariants($first: Int!, $after: String) {
+  productVariants(first: $first, after: $after) {
+    edges {
+      cursor
+      node {%s
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+""" % (_CATALOG_VARIANT % {"levels_args": "(first: 10)",
+                           "levels_page_info": "\n            pageInfo { hasNextPage endCursor }"})
+
+# The rest of a variant's inventory levels, past the first 10 (a shop with many locations).
+VARIANT_INVENTORY_LEVELS = """
+query VariantInventoryLevels($id: ID!, $first: Int!, $after: String) {
+  productVariant(id: $id) {
+    inventoryItem {
+      inventoryLevels(first: $first, after: $after) {
+        edges {
+          cursor
+          node {
+            location { id }
+            quantities(names: ["available"]) { name quantity }
+          }
+        }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}
+"""
+
+# The bulk export's own query: not sent as an operation but as bulkOperationRunQuery's `query`
+# argument (Shopify runs it; it is validated against the schema in tests/test_devstore_bulk.py).
+CATALOG_BULK_QUERY = """
+query CatalogBulk {
+  productVariants {
+    edges {
+      node {%s
+      }
+    }
+  }
+}
+""" % (_CATALOG_VARIANT % {"levels_args": "", "levels_page_info": ""})
+
+# groupObjects: false is the default from 2026-01 (grouping is slower and times out more); the
+# reader rebuilds variants from __parentId and does not rely on children following parents.
+CATALOG_BULK_RUN = """
+mutation CatalogBulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: false) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}
+"""
+
+# Polling one operation (bulkOperation(id:) is the 2026-01+ way; currentBulkOperation is deprecated).
+BULK_OPERATION_STATUS = """
+query BulkOperationStatus($id: ID!) {
+  bulkOperation(id: $id) {
+    id
+    status
+    errorCode
+    objectCount
+    fileSize
+    url
+    partialDataUrl
+  }
+}
+"""
+
+# The app's recent bulk queries, newest first (the default order): an identical catalogue export still running (a
+# crashed sync, another process) is waited for instead of starting a second one.
+RECENT_BULK_QUERIES = """
+query RecentBulkQueries {
+  bulkOperations(first: 10, query: "operation_type:query") {
+    edges {
+      node { id status createdAt query }
+    }
+  }
+}
+"""
+
+BULK_QUERIES: dict[str, str] = {"CatalogBulk": CATALOG_BULK_QUERY}
+
 ORDER_TAGS_ADD = """
 mutation OrderTagsAdd($id: ID!, $tags: [String!]!) {
   tagsAdd(id: $id, tags: $tags) {
@@ -200,7 +318,7 @@ INVENTORY_SHIPMENTS_BY_ID = """
 query InventoryShipmentsById($ids: [ID!]!) {
   nodes(ids: $ids) {
     ... on InventoryShipment {
-      id
+        id
       name
       status
       dateShipped
@@ -225,6 +343,12 @@ query InventoryShipmentsById($ids: [ID!]!) {
 ALL_OPERATIONS: dict[str, str] = {
     "ShopInfo": SHOP_INFO,
     "VariantInventory": VARIANT_INVENTORY,
+    "CatalogSize": CATALOG_SIZE,
+    "CatalogVariants": CATALOG_VARIANTS,
+    "VariantInventoryLevels": VARIANT_INVENTORY_LEVELS,
+    "CatalogBulkRun": CATALOG_BULK_RUN,
+    "BulkOperationStatus": BULK_OPERATION_STATUS,
+    "RecentBulkQueries": RECENT_BULK_QUERIES,
     "OrderTagsAdd": ORDER_TAGS_ADD,
     "OrderMetafieldsSet": ORDER_METAFIELDS_SET,
     "RecentOrders": RECENT_ORDERS,

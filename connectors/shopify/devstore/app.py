@@ -180,6 +180,15 @@ def create_app(fake) -> Flask:
         except StoreError as exc:
             return _json({"error": str(exc)}, 422)
 
+    @app.get("/_bulk/<name>")
+    def bulk_result(name):
+        """A bulk operation's JSONL result: Shopify serves it from a storage host, by signed URL."""
+        from .bulk import bulk_operations
+
+        with fake.lock:
+            status, body = bulk_operations(fake).download(name, request.args.get("sig"))
+        return Response(body, status=status, mimetype="application/jsonl" if status == 200 else "text/plain")
+
     return app
 
 

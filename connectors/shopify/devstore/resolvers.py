@@ -185,7 +185,10 @@ def variant_available_for_sale(variant, info):
     return variant_inventory_quantity(variant, info) > 0
 
 
-def product_variants(product, info, first=None, last=None, after=None, before=None, reverse=False):
+def product_variants(product, info, first=None, last=None, after=None, before=None, reverse=False,
+                     sortKey="POSITION"):
+    if sortKey not in ("POSITION", "ID"):  # a product's variants keep their creation order here
+        raise GraphQLError(f"fake Shopify does not implement Product.variants(sortKey: {sortKey})")
     return paginate(product["_variants"], _by_id, first=first, last=last, after=after, before=before,
                     reverse=bool(reverse))
 
@@ -327,13 +330,17 @@ METAFIELD_OWNERS = ("Order", "Product", "ProductVariant", "Customer", "Shop")
 
 
 def install(schema: GraphQLSchema) -> None:
+    from . import bulk, catalog  # late import: they import this module
+
+    query_root = {**QUERY_ROOT, **catalog.QUERY_ROOT, **bulk.QUERY_ROOT}
+    mutation_root = {**MUTATION_ROOT, **bulk.MUTATION_ROOT}
     for type_ in schema.type_map.values():
         if isinstance(type_, (GraphQLInterfaceType, GraphQLUnionType)):
             type_.resolve_type = resolve_type
     for name, field_def in schema.query_type.fields.items():
-        field_def.resolve = QUERY_ROOT.get(name) or not_implemented(name)
+        field_def.resolve = query_root.get(name) or not_implemented(name)
     for name, field_def in schema.mutation_type.fields.items():
-        field_def.resolve = MUTATION_ROOT.get(name) or not_implemented(name)
+        field_def.resolve = mutation_root.get(name) or not_implemented(name)
     for (type_name, field_name), resolver in OBJECT_FIELDS.items():
         schema.type_map[type_name].fields[field_name].resolve = resolver
     for type_name in METAFIELD_OWNERS:
