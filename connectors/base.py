@@ -133,3 +133,9 @@ class Connector(Protocol):
         """Every order of the shop updated at or after `since` (timezone-aware), oldest update
         first, each complete with its line items and in the same model the order webhooks are
         parsed into, so a missed webhook can be processed exactly as if it had arrived."""
+
+    def set_variant_etas(self, shop, items: Sequence[tuple[str, str]]) -> None:
+        """Show each (platform variant id, ETA JSON) on the storefront; at most 25 per call."""
+
+    def clear_variant_etas(self, shop, platform_variant_ids: Sequence[str]) -> None:
+        """Stop showing an ETA for these variants (back in stock); at most 25 per call."""

@@ -68,6 +68,9 @@ def variables_for(name, world):
         "IncomingShipments": {"first": 25, "after": None, "query": "status:in_transit OR status:partially_received"},
         "InventoryShipmentLineItems": {"id": world["shipment"], "first": 250, "after": None},
         "InventoryShipmentsById": {"ids": [world["shipment"]]},
+        "VariantEtasSet": {"metafields": [{"ownerId": world["lamp"], "namespace": "$app", "key": "backorder_eta",
+                                           "type": "json", "value": "{\"promise\": \"2026-12-15\"}"}]},
+        "VariantEtasDelete": {"metafields": [{"ownerId": world["lamp"], "namespace": "$app", "key": "backorder_eta"}]},
     }[name]
 
 

@@ -216,3 +216,22 @@ def test_reconcile_and_stock_refresh_jobs_catch_what_no_webhook_brought(runtime,
         first, second = session.scalars(select(JobRun).where(JobRun.job_name == "reconcile_orders")
                                         .order_by(JobRun.id)).all()
     assert datetime.fromisoformat(second.counts["since"]) == first.started_at - promises.RECONCILE_OVERLAP
+
+
+def test_the_catalogue_is_read_once_a_day_per_shop(runtime, fake_shopify, store):
+    from plugin.db.models import Variant
+
+    lamp = fake_shopify.add_product(SHOP, "Linen lamp", variants=[
+        {"sku": "LAMP", "price": "79.00", "tracked": True, "policy": "CONTINUE", "available": 0}])
+    assert run_job(runtime, job_by_name("catalog_sync"))
+    with runtime.db.shop_session(store.shop_id) as session:
+        found = {v.sku: v for v in session.scalars(select(Variant))}
+    assert set(found) == {"DESK", "LAMP"}  # no order touched either
+    assert found["LAMP"].continue_selling and found["LAMP"].eta_dirty
+    assert found["LAMP"].platform_variant_id == lamp["variants"][0]["id"].rsplit("/", 1)[1]
+    assert run_job(runtime, job_by_name("catalog_sync"))  # read today already: not again
+    with runtime.db.session() as session:
+        per_shop = session.scalars(select(JobRun).where(JobRun.job_name == "catalog_sync_shop")).all()
+        runs = session.scalars(select(JobRun).where(JobRun.job_name == "catalog_sync").order_by(JobRun.id)).all()
+    assert [(r.shop_id, r.status, r.counts["variants_seen"]) for r in per_shop] == [(store.shop_id, "ok", 2)]
+    assert [r.counts["shops"] for r in runs] == [1, 0]

@@ -34,6 +34,14 @@ ORDERS_PAGE = 25
 ORDER_LINES_PAGE = 250
 
 
+# metafieldsSet and metafieldsDelete take at most 25 inputs a call.
+STOREFRONT_BATCH = 25
+
+
+def _gid(variant_id) -> str:
+    return str(variant_id) if str(variant_id).startswith("gid://") else variant_gid(variant_id)
+
+
 def variant_gid(numeric_id) -> str:
     return f"gid://shopify/ProductVariant/{numeric_id}"
 
@@ -178,6 +186,26 @@ class ShopifyConnector:
             if known is None or _updated(order) >= _updated(known):
                 found[node["id"]] = order
         return sorted(found.values(), key=lambda o: (_updated(o), o.id))
+
+    def set_variant_etas(self, shop, items: Sequence[tuple[str, str]]) -> None:
+        """Store the storefront ETA (a JSON string) on each (variant id, value): one call, <= 25."""
+        if len(items) > STOREFRONT_BATCH:
+            raise ValueError(f"at most {STOREFRONT_BATCH} variants per call")
+        field = shopify_manifest()["variant_metafield"]
+        saved = self.graphql(shop).execute(ops.VARIANT_ETAS_SET, {"metafields": [
+            {"ownerId": _gid(variant_id), "namespace": field["namespace"], "key": field["key"],
+             "type": field["type"], "value": value} for variant_id, value in items]})["metafieldsSet"]
+        _raise_user_errors("metafieldsSet", saved)
+
+    def clear_variant_etas(self, shop, platform_variant_ids: Sequence[str]) -> None:
+        """Remove the storefront ETA of variants back in stock (a missing one is not an error)."""
+        if len(platform_variant_ids) > STOREFRONT_BATCH:
+            raise ValueError(f"at most {STOREFRONT_BATCH} variants per call")
+        field = shopify_manifest()["variant_metafield"]
+        deleted = self.graphql(shop).execute(ops.VARIANT_ETAS_DELETE, {"metafields": [
+            {"ownerId": _gid(variant_id), "namespace": field["namespace"], "key": field["key"]}
+            for variant_id in platform_variant_ids]})["metafieldsDelete"]
+        _raise_user_errors("metafieldsDelete", deleted)
 
     def close(self) -> None:
         if self._http is not None:

@@ -340,6 +340,24 @@ query InventoryShipmentsById($ids: [ID!]!) {
 }
 """
 
+# The storefront's ETA on variants: 25 metafields a call (Shopify's limit for both mutations).
+# Only userErrors are selected: the payload's metafields would add points to every call.
+VARIANT_ETAS_SET = """
+mutation VariantEtasSet($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) {
+    userErrors { field message code elementIndex }
+  }
+}
+"""
+
+VARIANT_ETAS_DELETE = """
+mutation VariantEtasDelete($metafields: [MetafieldIdentifierInput!]!) {
+  metafieldsDelete(metafields: $metafields) {
+    userErrors { field message }
+  }
+}
+"""
+
 ALL_OPERATIONS: dict[str, str] = {
     "ShopInfo": SHOP_INFO,
     "VariantInventory": VARIANT_INVENTORY,
@@ -357,4 +375,6 @@ ALL_OPERATIONS: dict[str, str] = {
     "IncomingShipments": INCOMING_SHIPMENTS,
     "InventoryShipmentLineItems": INVENTORY_SHIPMENT_LINE_ITEMS,
     "InventoryShipmentsById": INVENTORY_SHIPMENTS_BY_ID,
+    "VariantEtasSet": VARIANT_ETAS_SET,
+    "VariantEtasDelete": VARIANT_ETAS_DELETE,
 }

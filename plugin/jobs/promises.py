@@ -239,3 +239,54 @@ def refresh_stock(runtime, counts: dict[str, Any]) -> None:
         _each(counts, installed_shops(runtime), work, lambda shop: shop.domain)
     finally:
         counts.update(tally)
+
+
+# -- storefront ETAs --------------------------------------------------------------------------------
+
+def push_storefront(runtime, counts: dict[str, Any]) -> None:
+    """Write each store's changed variant ETAs (the product page, cart and checkout read them)."""
+    from plugin.storefront.push import push_storefront_etas
+
+    tally = {"set": 0, "cleared": 0, "calls": 0}
+
+    def work(shop: Shop) -> None:
+        found = push_storefront_etas(runtime, shop.id)
+        for key in tally:
+            tally[key] += found.get(key, 0)
+
+    try:
+        _each(counts, installed_shops(runtime), work, lambda shop: shop.domain)
+    finally:
+        counts.update(tally)
+
+
+# -- catalogue: the variants no order has touched yet -----------------------------------------------
+
+CATALOG_EVERY = timedelta(hours=24)
+
+
+def sync_catalogs(runtime, counts: dict[str, Any]) -> None:
+    """Read the whole catalogue of each shop not read in the last day (a new install at once),
+    each shop's read recorded as its own job run. A big first read is a bulk export."""
+    from plugin.catalog.services import sync_catalog
+    from plugin.db.models import JobRun
+    from plugin.jobs.runs import record_run
+
+    cutoff = utcnow() - CATALOG_EVERY
+    with runtime.db.session() as session:
+        recent = set(session.scalars(select(JobRun.shop_id).where(
+            JobRun.job_name == "catalog_sync_shop", JobRun.status == "ok", JobRun.started_at >= cutoff)))
+    due = [shop for shop in installed_shops(runtime) if shop.id not in recent]
+    tally = {"shops": 0, "variants_seen": 0, "changed": 0, "created": 0}
+
+    def work(shop: Shop) -> None:
+        with record_run(runtime, "catalog_sync_shop", shop.id) as shop_counts:
+            shop_counts.update(sync_catalog(runtime, shop.id))
+        tally["shops"] += 1
+        for key in ("variants_seen", "changed", "created"):
+            tally[key] += shop_counts.get(key, 0)
+
+    try:
+        _each(counts, due, work, lambda shop: shop.domain)
+    finally:
+        counts.update(tally)

@@ -33,7 +33,7 @@ from .webhooks import Delivery, compliance_payload, headers_for, order_payload, 
 
 # What the app asks for in manifest.json (write_products: the storefront ETA metafield on variants).
 DEFAULT_SCOPES = ("read_products", "write_products", "read_inventory", "read_inventory_shipments", "read_orders",
-                  "write_orders", "read_customers")
+                  "write_orders", "read_customers", "write_app_proxy")
 DEFAULT_WEBHOOK_URL = "http://localhost/webhooks/shopify"  # path of manifest.json urls.webhooks
 WEBHOOK_TIMEOUT = 5.0  # Shopify gives a webhook endpoint five seconds
 # Shopify only sends events to apps installed on the shop; these two still reach an uninstalled app.
@@ -250,6 +250,13 @@ class FakeShopify:
                 "metafields": [{"namespace": m["namespace"], "key": m["key"], "type": m["type"], "value": m["value"]}
                                for m in order["_metafields"].values()],
             }
+
+    def variant_metafields(self, domain: str, variant_gid: str) -> dict[tuple[str, str], dict]:
+        """Inspection: a variant's metafields as the store holds them, by (namespace, key)."""
+        with self.lock:
+            variant = self.store.variant(self.store.shop(domain), variant_gid)
+            return {(m["namespace"], m["key"]): {"type": m["type"], "value": m["value"]}
+                    for m in variant["_metafields"].values()}
 
     def order_by_number(self, domain: str, legacy_id: int) -> dict:
         return self.order(domain, f"gid://shopify/Order/{int(legacy_id)}")

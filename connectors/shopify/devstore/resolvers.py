@@ -298,6 +298,31 @@ def m_metafields_set(_root, info, metafields):
     return {"metafields": written, "userErrors": []}
 
 
+def m_metafields_delete(_root, info, metafields):
+    """Up to 25 identifiers (changelog "Introducing metafieldsDelete", 2024-04); a metafield that
+    does not exist is not an error: its slot in deletedMetafields is null."""
+    ctx: Context = info.context
+    error = mf.too_many(len(metafields))
+    if error:
+        return {"deletedMetafields": None, "userErrors": [error]}
+    deleted = []
+    for index, entry in enumerate(metafields):
+        owner = _lookup(ctx, entry["ownerId"])
+        if owner is None or "_metafields" not in owner:
+            deleted.append(None)
+            continue
+        if owner["__typename"] in WRITE_SCOPE_BY_TYPE:
+            require(ctx, WRITE_SCOPE_BY_TYPE[owner["__typename"]], "metafieldsDelete")
+        namespace = mf.app_namespace(ctx.api_client_id, entry.get("namespace"))
+        if namespace.startswith("app--") and namespace.split("--")[1] != str(ctx.api_client_id):
+            return {"deletedMetafields": None, "userErrors": [mf.user_error(
+                ["metafields", str(index)], "Access to this namespace and key on Metafields for this resource "
+                "type is not allowed.", None)]}
+        removed = ctx.store.delete_metafield(owner, namespace, entry["key"])
+        deleted.append({"ownerId": owner["id"], "namespace": namespace, "key": entry["key"]} if removed else None)
+    return {"deletedMetafields": deleted, "userErrors": []}
+
+
 QUERY_ROOT = {
     "shop": q_shop, "node": q_node, "nodes": q_nodes, "orders": q_orders,
     "order": _typed("Order", "read_orders", "order"),
@@ -307,7 +332,7 @@ QUERY_ROOT = {
     "inventoryShipments": q_inventory_shipments,
     "inventoryShipment": _typed("InventoryShipment", "read_inventory_shipments", "inventoryShipment"),
 }
-MUTATION_ROOT = {"tagsAdd": m_tags_add, "metafieldsSet": m_metafields_set}
+MUTATION_ROOT = {"tagsAdd": m_tags_add, "metafieldsSet": m_metafields_set, "metafieldsDelete": m_metafields_delete}
 OBJECT_FIELDS = {
     ("InventoryItem", "inventoryLevels"): item_levels,
     ("InventoryItem", "inventoryLevel"): item_level,

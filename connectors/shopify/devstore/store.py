@@ -320,6 +320,10 @@ class Store:
         return existing
 
 
+    def delete_metafield(self, owner: dict, namespace: str, key: str) -> bool:
+        return owner["_metafields"].pop((namespace, key), None) is not None
+
+
 def json_value(type_: str, value: str) -> Any:
     """What Shopify returns in Metafield.jsonValue for the stored string."""
     try:
