@@ -366,24 +366,62 @@ class WebhookEvent(Base):
 
 
 class Notification(ShopOwned, Base):
-    """The email outbox; rows are committed with the event that caused them and sent by a job."""
+    """The email outbox; rows are committed with the event that caused them and sent by a job.
+
+    status: pending -> sending (claimed under a lease) -> sent | failed (retry later) | dead |
+    skipped (never to be sent: no address, kind switched off; `reason` says why).
+    """
 
     __tablename__ = "notifications"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Never contains an address: (kind, line or order, promise version) and the like.
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     kind: Mapped[str] = mapped_column(String(50))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"), index=True)
+    backorder_id: Mapped[int | None] = mapped_column(ForeignKey("backorders.id", ondelete="SET NULL"))
     recipient: Mapped[str | None] = mapped_column(String(320))
     locale: Mapped[str | None] = mapped_column(String(20))
     subject: Mapped[str | None] = mapped_column(Text)
     body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    # What the message is rendered from (dates, lines, links), kept so a retry renders the same.
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerChoice(ShopOwned, Base):
+    """What a customer chose from a delay/refund email: keep waiting, or cancel and refund the line.
+
+    One choice per (line, promise version): the links of one email are single-use together.
+    status: recorded (keep) | awaiting_approval | refunding | refunded | failed | rejected.
+    """
+
+    __tablename__ = "customer_choices"
+    __table_args__ = (UniqueConstraint("backorder_id", "promise_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    backorder_id: Mapped[int] = mapped_column(ForeignKey("backorders.id", ondelete="CASCADE"), index=True)
+    promise_version: Mapped[int] = mapped_column(Integer)
+    token_id: Mapped[str] = mapped_column(String(64), unique=True)  # the link's nonce (jti)
+    choice: Mapped[str] = mapped_column(String(20))  # keep | refund
+    status: Mapped[str] = mapped_column(String(20))
+    # The date the customer agreed to wait for (keep), or the refund's platform id (refund).
+    accepted_eta: Mapped[date | None] = mapped_column(Date)
+    refund_reference: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
 
 
 class JobRun(Base):
