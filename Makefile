@@ -64,7 +64,9 @@ postgres-check:
 migrate: $(STAMP)
 	$(BIN)/backorder-desk migrate
 
+# The ingest benchmark's load generator is wrk (Debian package `wrk`); installed when missing.
 bench: $(STAMP) shopify-data
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/webhook_ingest.py
 
 lock:

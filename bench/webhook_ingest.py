@@ -75,6 +75,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--log-level", default="WARNING", help="app log level, in gunicorn and in the drain")
     p.add_argument("--profile", action="store_true",
                    help="cProfile the app's gunicorn workers and print the hot spots (slows the app run down)")
+    p.add_argument("--profile-clock", choices=("wall", "cpu"), default="wall",
+                   help="with --profile: wall time (includes waits for the database and the GIL) or each "
+                        "thread's CPU time")
     p.add_argument("--check", action="store_true", help="exit with status 1 unless every goal is met")
     p.add_argument("--keep-workdir", action="store_true", help="keep the temporary directory (logs, requests)")
     args = p.parse_args(argv)
@@ -231,7 +234,8 @@ def main(argv=None) -> int:
                               warmup_file, postgres_cpu)
             say(f"  {bare.acks_per_s:,.0f} acks/s, p50 {bare.p50_ms:.1f} ms, p99 {bare.p99_ms:.1f} ms")
             say("backorder desk endpoint (same gunicorn settings)...")
-            app_env = dict(env, BENCH_PROFILE_DIR=str(workdir / "profile")) if args.profile else env
+            app_env = dict(env, BENCH_PROFILE_DIR=str(workdir / "profile"),
+                           BENCH_PROFILE_CLOCK=args.profile_clock) if args.profile else env
             ours = run_target("app", "bench.support.wsgi_apps:backorder_app()", app_env, args, workdir, requests_file,
                               warmup_file, postgres_cpu)
             say(f"  {ours.acks_per_s:,.0f} acks/s, p50 {ours.p50_ms:.1f} ms, p99 {ours.p99_ms:.1f} ms")

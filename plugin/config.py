@@ -89,24 +89,48 @@ class Settings(BaseSettings):
             return [k.strip() for k in self.encryption_key.split(",") if k.strip()]
         from cryptography.fernet import Fernet
 
-        self.ensure_instance()
-        path = self.instance_path / "encryption.key"
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(Fernet.generate_key().decode())
-        return [path.read_text().strip()]
+        return [_key_file(self, "encryption.key", lambda: Fernet.generate_key().decode())]
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:
             return self.secret_key
-        self.ensure_instance()
-        path = self.instance_path / "secret.key"
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        return _key_file(self, "secret.key", lambda: secrets.token_urlsafe(48))
+
+
+def _key_file(settings: Settings, name: str, generate) -> str:
+    """A key generated once into instance/<name>, readable by its owner only (mode 0600).
+
+    Written to a private temporary file and linked into place, so a process starting at the same
+    moment never reads a half-written key, and the first one to link wins for everyone.
+    """
+    settings.ensure_instance()
+    path = settings.instance_path / name
+    if not path.exists():
+        tmp = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        try:
             with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+                fh.write(generate())
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+# Values of these variables are secrets (or hold one): an error names the variable, never the value.
+_SECRET_VARIABLES = {"SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_OLD", "SECRET_KEY", "ENCRYPTION_KEY"}
+
+
+def _shown_input(name: str, value) -> str:
+    if name in _SECRET_VARIABLES:
+        return ""
+    from plugin.logs import scrub  # a DATABASE_URL may carry a password
+
+    return f" (got {scrub(repr(value))})"
 
 
 def load_settings(**overrides) -> Settings:
@@ -117,7 +141,7 @@ def load_settings(**overrides) -> Settings:
         problems = []
         for err in exc.errors():
             name = err["loc"][0] if err["loc"] else "?"
-            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            problems.append(f"{name}: {err['msg']}{_shown_input(str(name), err.get('input'))}")
         raise ConfigError("Invalid configuration: " + "; ".join(problems)) from None
     if settings.encryption_key:
         from cryptography.fernet import Fernet

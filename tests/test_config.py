@@ -55,3 +55,75 @@ def test_private_urls_are_allowed_only_on_this_machine_or_when_asked(tmp_path, m
     assert not public.private_urls_allowed
     monkeypatch.setenv("ALLOW_PRIVATE_URLS", "true")
     assert load_settings(app_url="https://backorders.example.com", instance_path=tmp_path).private_urls_allowed
+
+
+def test_a_bad_value_never_echoes_a_secret(tmp_path):
+    with pytest.raises(ConfigError, match="DATABASE_URL") as bad_url:
+        load_settings(database_url="postgres://app:hunter2@db/backorders", instance_path=tmp_path)
+    assert "hunter2" not in str(bad_url.value) and "app:[redacted]@db" in str(bad_url.value)
+    with pytest.raises(ConfigError, match="ENCRYPTION_KEY") as bad_key:
+        load_settings(encryption_key="my-precious-key", instance_path=tmp_path)
+    assert "my-precious-key" not in str(bad_key.value)
+
+
+def test_generated_keys_survive_a_concurrent_start(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.delenv("ENCRYPTION_KEY", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    settings = [load_settings(instance_path=tmp_path) for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda s: (s.resolved_encryption_keys()[0], s.resolved_secret_key()), settings))
+    assert len(set(keys)) == 1 and all(keys[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["encryption.key", "secret.key"]  # no temporary files left
+    assert stat.S_IMODE(os.stat(tmp_path / "secret.key").st_mode) == 0o600
+
+
+@pytest.mark.parametrize("text, secret", [
+    ('{"msg": "got {\\"access_token\\": \\"abc123\\"}"}', "abc123"),  # JSON inside a JSON line
+    ("{'client_secret': 'abc123'}", "abc123"),  # a Python repr in an exception message
+    ("Authorization: Bearer abc123", "abc123"),
+    ("SHOPIFY_API_SECRET_OLD=abc123", "abc123"),
+    ("postgresql://app:abc123@db/backorders", "abc123"),
+    ("GET /auth/shopify/callback?code=abc123&hmac=def456&shop=x.myshopify.com", "abc123"),
+    ("GET /auth/shopify/callback?code=abc123&hmac=def456&shop=x.myshopify.com", "def456"),
+])
+def test_secrets_are_scrubbed_in_every_spelling(text, secret):
+    assert secret not in scrub(text)
+
+
+def test_scrubbing_keeps_what_is_not_a_secret():
+    assert scrub('{"code": "invalid_grant", "shop": "x.myshopify.com"}') == '{"code": "invalid_grant", "shop": "x.myshopify.com"}'
+    assert scrub("https://supplier.example/feed.csv?page=2") == "https://supplier.example/feed.csv?page=2"
+
+
+def test_gunicorn_access_lines_are_json_without_secrets():
+    """The embedded server logs every request line; Shopify puts the session token in the app URL."""
+    import io
+    import json
+    import logging
+
+    from plugin.logs import configure_logging
+
+    access = logging.getLogger("gunicorn.access")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)  # as gunicorn's own setup adds it, before the app is built
+    access.addHandler(handler)
+    saved_filters = list(access.filters)
+    try:
+        configure_logging("INFO")
+        configure_logging("INFO")  # idempotent
+        jwt = "eyJhbGciOiJIUzI1NiJ9.eyJkZXN0IjoiaHR0cHM6Ly94In0.c2lnbmF0dXJl"
+        access.info('%(h)s "%(r)s" %(s)s', {"h": "127.0.0.1", "s": "200",
+                                             "r": f"GET /admin?embedded=1&shop=x.myshopify.com&id_token={jwt} HTTP/1.1"})
+        access.info('%(h)s "%(r)s" %(s)s', {"h": "127.0.0.1", "s": "302",
+                                             "r": "GET /auth/shopify/callback?code=0a1b2c3d&hmac=9f8e7d&state=s HTTP/1.1"})
+    finally:
+        access.removeHandler(handler)
+        access.filters[:] = saved_filters
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["logger"] for line in lines] == ["gunicorn.access"] * 2
+    written = stream.getvalue()
+    for secret in (jwt, "0a1b2c3d", "9f8e7d"):
+        assert secret not in written
+    assert "shop=x.myshopify.com" in lines[0]["msg"]

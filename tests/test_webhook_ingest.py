@@ -1,5 +1,7 @@
 """POST /webhooks/shopify: verify, store once, answer - and what happens to bad deliveries."""
 import json
+import time
+import pytest
 
 from sqlalchemy import func, select
 
@@ -112,3 +114,83 @@ def test_bad_json_unknown_topic_and_unknown_shop_are_kept_with_a_reason(client, 
     assert by_key["gone"].status == "ignored" and by_key["gone"].reason
     with runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(WebhookEvent)) == 4
+
+
+def test_a_signed_body_that_cannot_be_json_text_is_200_and_kept_rejected(client, runtime):
+    not_utf8 = b'{"id": 1, "note": "caf\xe9"}'  # Latin-1, not UTF-8
+    with_nul = b'{"id": 2, "note": "a\x00b"}'  # PostgreSQL text cannot even hold it
+    for key, body in (("latin-1", not_utf8), ("nul", with_nul)):
+        assert _post(client, body, webhook_headers("orders/create", SHOP, body, API_SECRET, event_id=key)).status_code == 200
+    by_key = {e.dedupe_key: e for e in _events(runtime)}
+    assert by_key["latin-1"].status == "rejected" and "UTF-8" in by_key["latin-1"].reason
+    assert by_key["nul"].status == "rejected" and "NUL" in by_key["nul"].reason
+    assert all(e.processed_at is not None for e in by_key.values())
+    assert drain(runtime) == 0  # final on arrival: the worker never retries them
+
+
+def test_concurrent_deliveries_share_commits_and_each_is_stored_once(client, runtime, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webhooks.inbox import InboxWriter
+
+    batches = []
+    insert_rows = InboxWriter._insert_rows
+
+    def counted(self, batch):
+        batches.append(len(batch))
+        time.sleep(0.005)  # a commit takes a while: deliveries arriving meanwhile queue behind it
+        return insert_rows(self, batch)
+
+    monkeypatch.setattr(InboxWriter, "_insert_rows", counted)
+    body = _order_body()
+    # 40 events, each delivered twice at once (Shopify retries a slow delivery under a new webhook id).
+    deliveries = [webhook_headers("orders/create", SHOP, body, API_SECRET, event_id=f"evt-{i % 40}") for i in range(80)]
+    app = client.application
+
+    def deliver(headers):
+        with app.test_client() as c:
+            response = _post(c, body, headers)
+            return response.status_code, response.get_json()["duplicate"]
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(deliver, deliveries))
+
+    assert all(status == 200 for status, _ in answers)
+    assert sum(1 for _, duplicate in answers if not duplicate) == 40  # each event "stored" exactly once
+    assert sorted(e.dedupe_key for e in _events(runtime)) == sorted(f"evt-{i}" for i in range(40))
+    assert sum(batches) == 80 and max(batches) > 1  # waiting deliveries went in together
+
+
+def test_a_row_the_database_refuses_does_not_fail_the_rest_of_its_batch(runtime):
+    from connectors.base import WebhookEnvelope
+    from webhooks.inbox import InboxWriter, _Delivery, event_row
+
+    writer = InboxWriter(runtime.db)
+    good = [_Delivery(event_row("shopify", WebhookEnvelope("orders/create", SHOP, f"ok-{i}"), {}, b"{}"))
+            for i in range(3)]
+    bad = _Delivery(dict(event_row("shopify", WebhookEnvelope("orders/create", SHOP, "bad"), {}, b"{}"), topic=None))
+    batch = [good[0], bad, good[1], good[2]]
+
+    writer._write(batch)
+
+    assert all(d.finished for d in batch)
+    assert [d.stored for d in good] == [True, True, True] and bad.error is not None and not bad.stored
+    assert sorted(e.dedupe_key for e in _events(runtime)) == ["ok-0", "ok-1", "ok-2"]
+
+
+def test_a_connection_the_server_closed_is_replaced_without_failing_the_delivery(runtime):
+    from connectors.base import WebhookEnvelope
+    from webhooks.inbox import InboxWriter
+
+    if runtime.db.is_sqlite:
+        pytest.skip("only a database server closes connections")
+    writer = InboxWriter(runtime.db)
+    try:
+        assert writer.store("shopify", WebhookEnvelope("orders/create", SHOP, "before"), {}, b"{}")
+        backend = writer._conn.connection.dbapi_connection.info.backend_pid
+        with runtime.db.engine.connect() as admin:  # a restart or failover would do the same
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({backend})")
+        assert writer.store("shopify", WebhookEnvelope("orders/create", SHOP, "after"), {}, b"{}")
+    finally:
+        writer.close()
+    assert [e.dedupe_key for e in _events(runtime)] == ["before", "after"]

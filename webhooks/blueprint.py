@@ -9,7 +9,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from webhooks.inbox import store_event
+from webhooks.inbox import InboxWriter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -17,6 +17,42 @@ bp = Blueprint("webhooks", __name__)
 
 def _runtime():
     return current_app.extensions["backorder_desk"]
+
+
+class _Headers(dict):
+    """The request's headers as a plain dict with lower-case names; lookups ignore case.
+
+    Built once from the WSGI environ: Werkzeug's EnvironHeaders re-derives every name from the
+    environ on each pass, and verifying, the envelope and the inbox each make a pass.
+    """
+
+    @classmethod
+    def of(cls, environ) -> "_Headers":
+        headers = cls()
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                headers[key[5:].replace("_", "-").lower()] = value
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                headers[key.replace("_", "-").lower()] = environ[key]
+        return headers
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default=None):
+        return super().get(name.lower(), default)
+
+
+def _inbox(runtime) -> InboxWriter:
+    """The process's InboxWriter: one per runtime, so concurrent deliveries share their commits."""
+    writer = runtime.extras.get("inbox_writer")
+    if writer is None:
+        writer = runtime.extras.setdefault("inbox_writer", InboxWriter(runtime.db))
+    return writer
 
 
 @bp.post("/webhooks/<platform>")
@@ -34,12 +70,13 @@ def receive(platform: str):
     if len(body) > limit:
         return jsonify(error="payload too large"), 413
 
-    if not connector.verify_webhook(request.headers, body):
+    headers = _Headers.of(request.environ)
+    if not connector.verify_webhook(headers, body):
         log.warning("webhook signature rejected", extra={"platform": platform, "remote": request.remote_addr})
         return jsonify(error="invalid signature"), 401
 
-    envelope = connector.webhook_envelope(request.headers)
-    stored = store_event(runtime.db, platform, envelope, request.headers, body)
+    envelope = connector.webhook_envelope(headers)
+    stored = _inbox(runtime).store(platform, envelope, headers, body)
     wake = runtime.extras.get("wake_worker")
     if stored and wake is not None:
         wake()

@@ -4,6 +4,10 @@ cProfile only sees the thread that enabled it, and gthread serves requests on po
 each thread gets its own profiler, switched on only while it runs a request. When the worker
 exits the profiles are merged and written to <dir>/<pid>.pstats. Profiling slows the app down a
 lot; the figures of a profiled run are for finding hot spots, not for reporting.
+
+The clock is wall time by default (`BENCH_PROFILE_CLOCK=wall`): it includes waiting for the
+database and for the GIL. `BENCH_PROFILE_CLOCK=cpu` uses each thread's own CPU time instead, which
+shows what the request threads spend the machine's cores on.
 """
 from __future__ import annotations
 
@@ -12,13 +16,17 @@ import cProfile
 import os
 import pstats
 import threading
+import time
 from pathlib import Path
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 
 
 class ProfiledApp:
-    def __init__(self, app, out_dir: str):
+    def __init__(self, app, out_dir: str, clock: str = "wall"):
         self.app = app
         self.out_dir = Path(out_dir)
+        self.timer = CLOCKS[clock]
         self._local = threading.local()
         self._profiles: list[cProfile.Profile] = []
         self._lock = threading.Lock()
@@ -27,7 +35,7 @@ class ProfiledApp:
     def _profile(self) -> cProfile.Profile:
         prof = getattr(self._local, "prof", None)
         if prof is None:
-            prof = self._local.prof = cProfile.Profile()
+            prof = self._local.prof = cProfile.Profile(self.timer)
             with self._lock:
                 self._profiles.append(prof)
         return prof
@@ -54,7 +62,7 @@ class ProfiledApp:
 
 def maybe_profiled(app):
     out_dir = os.environ.get("BENCH_PROFILE_DIR")
-    return ProfiledApp(app, out_dir) if out_dir else app
+    return ProfiledApp(app, out_dir, os.environ.get("BENCH_PROFILE_CLOCK", "wall")) if out_dir else app
 
 
 def merged_report(out_dir: Path, limit: int = 35) -> str:
