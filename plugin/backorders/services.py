@@ -57,8 +57,13 @@ def record_order(runtime, shop: Shop, order: ShopifyOrder, stock: list[VariantSt
 
         outcome = OrderOutcome()
         variants = _lock_variants(session, {line.variant_id for line in row.lines if line.variant_id})
+        shipped: list[Backorder] = []
+        # Lines taken off the order (current quantity 0: edited out, refunded) are not shipping.
+        removed = {line.id for line in row.lines
+                   if any(str(item.id) == line.platform_line_id and item.current_quantity == 0
+                          for item in order.line_items)}
         for variant in variants:
-            outcome.orders_to_mark |= _recompute_variant(session, variant)
+            outcome.orders_to_mark |= _recompute_variant(session, variant, shipped, removed)
         # Their ETAs, now, in this transaction: the order is tagged and the customer told the
         # engine's promise, not a placeholder. Other orders whose lines moved are marked as well.
         outcome.orders_to_mark |= recompute_variants_in_session(runtime, session, shop, [v.id for v in variants]).order_ids
@@ -67,7 +72,17 @@ def record_order(runtime, shop: Shop, order: ShopifyOrder, stock: list[VariantSt
         )
         if outcome.backordered_units:
             outcome.orders_to_mark.add(row.id)
+        # The emails go into the outbox in this same transaction: no order without its message.
+        _enqueue_messages(runtime, session, shop, row.id, shipped)
         return outcome
+
+
+def _enqueue_messages(runtime, session: Session, shop: Shop, order_id: int, shipped: list[Backorder]) -> None:
+    from plugin.notifications.enqueue import enqueue, enqueue_confirmation
+
+    enqueue_confirmation(runtime, session, shop, order_id)  # once per order; None if nothing owed
+    for backorder in shipped:
+        enqueue(runtime, session, shop, "shipped", order_id=backorder.line.order_id, backorder_ids=[backorder.id])
 
 
 def marks_for_order(runtime, shop: Shop, order_id: int) -> tuple[str, str, list[LineEta]] | None:
@@ -169,7 +184,8 @@ def _lock_variants(session: Session, variant_ids: set[int]) -> list[Variant]:
     return list(session.scalars(stmt))
 
 
-def _recompute_variant(session: Session, variant: Variant) -> set[int]:
+def _recompute_variant(session: Session, variant: Variant, shipped: list[Backorder] | None = None,
+                       removed: set[int] = frozenset()) -> set[int]:
     """Apply allocate_shortfall to the variant's open lines; returns orders whose backorders changed."""
     lines = session.scalars(
         select(OrderLine).join(Order).where(OrderLine.variant_id == variant.id, Order.status == "open")
@@ -194,9 +210,14 @@ def _recompute_variant(session: Session, variant: Variant) -> set[int]:
             continue
         if backorder.status not in OPEN_BACKORDER:
             continue
-        if line.open_quantity == 0:
-            backorder.status = "shipped"  # fulfilled (or removed) while we were waiting for stock
+        if line.open_quantity == 0 and line.id in removed:
+            backorder.status = "cancelled"  # taken off the order: nothing will ship
             changed.add(line.order_id)
+        elif line.open_quantity == 0:
+            backorder.status = "shipped"  # fulfilled while we were waiting for stock
+            changed.add(line.order_id)
+            if shipped is not None:
+                shipped.append(backorder)
         elif units > 0 and backorder.quantity != units:
             backorder.quantity = units
             changed.add(line.order_id)
