@@ -139,3 +139,10 @@ class Connector(Protocol):
 
     def clear_variant_etas(self, shop, platform_variant_ids: Sequence[str]) -> None:
         """Stop showing an ETA for these variants (back in stock); at most 25 per call."""
+
+    def refund_line(self, shop, platform_order_id: str, platform_line_id: str, quantity: int, *,
+                    idempotency_key: str) -> str:
+        """Refund `quantity` units of one order line to the customer's payment (restocking off; the
+        shipping too when nothing else is left to ship on the order) and return the refund's id.
+        Calling again with the same `idempotency_key` never refunds twice: it answers the first
+        refund. Call it outside any database transaction; errors raise ConnectorError."""

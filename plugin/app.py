@@ -30,6 +30,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         app.register_blueprint(shopify_auth_bp)
     from connectors.shopify.app_proxy import bp as shopify_app_proxy_bp  # storefront requests via Shopify
     app.register_blueprint(shopify_app_proxy_bp)
+    from plugin.choices.blueprint import bp as choices_bp  # the customer's keep-or-refund pages
+    app.register_blueprint(choices_bp)
     return app
 
 

@@ -71,6 +71,13 @@ def variables_for(name, world):
         "VariantEtasSet": {"metafields": [{"ownerId": world["lamp"], "namespace": "$app", "key": "backorder_eta",
                                            "type": "json", "value": "{\"promise\": \"2026-12-15\"}"}]},
         "VariantEtasDelete": {"metafields": [{"ownerId": world["lamp"], "namespace": "$app", "key": "backorder_eta"}]},
+        "RefundOrderState": {"id": world["order"]["id"]},
+        "RefundOrderLineItems": {"id": world["order"]["id"], "first": 250, "after": None},
+        "SuggestedLineRefund": {"id": world["order"]["id"], "refundShipping": False, "refundLineItems": [
+            {"lineItemId": world["order"]["lineItems"][0]["id"], "quantity": 1, "restockType": "NO_RESTOCK"}]},
+        "RefundLineCreate": {"idempotencyKey": "9b0a7c3e-5f1d-4e2a-8c6b-1d2e3f4a5b6c", "input": {
+            "orderId": world["order"]["id"], "notify": False, "refundLineItems": [
+                {"lineItemId": world["order"]["lineItems"][0]["id"], "quantity": 1, "restockType": "NO_RESTOCK"}]}},
     }[name]
 
 

@@ -207,6 +207,14 @@ class ShopifyConnector:
             for variant_id in platform_variant_ids]})["metafieldsDelete"]
         _raise_user_errors("metafieldsDelete", deleted)
 
+    def refund_line(self, shop, platform_order_id: str, platform_line_id: str, quantity: int, *,
+                    idempotency_key: str) -> str:
+        """Refund units of one line, restocking off, shipping too when nothing else is left to ship
+        (connectors/shopify/refunds.py); the refund's id. The same key never refunds twice."""
+        from connectors.shopify.refunds import refund_line
+
+        return refund_line(self, shop, platform_order_id, platform_line_id, quantity, idempotency_key=idempotency_key)
+
     def close(self) -> None:
         if self._http is not None:
             self._http.close()

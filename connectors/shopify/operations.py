@@ -358,6 +358,71 @@ mutation VariantEtasDelete($metafields: [MetafieldIdentifierInput!]!) {
 }
 """
 
+# -- refunding one backordered line (connectors/shopify/refunds.py) -------------------------------
+# The order as a refund needs it: its presentment currency, the refunds already made (a retry
+# finds its own by the note's reference), and every line's units still to ship.
+REFUND_ORDER_STATE = """
+query RefundOrderState($id: ID!) {
+  order(id: $id) {
+    id
+    presentmentCurrencyCode
+    cancelledAt
+    refunds(first: 100) { id note }
+    lineItems(first: 250) {
+      nodes { id quantity currentQuantity unfulfilledQuantity requiresShipping }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+REFUND_ORDER_LINE_ITEMS = """
+query RefundOrderLineItems($id: ID!, $first: Int!, $after: String) {
+  order(id: $id) {
+    lineItems(first: $first, after: $after) {
+      edges {
+        cursor
+        node { id quantity currentQuantity unfulfilledQuantity requiresShipping }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+# What Shopify would refund for the line (and the shipping, when nothing else is left to ship):
+# the amounts and the transactions to refund them through, from the order's own payments.
+SUGGESTED_LINE_REFUND = """
+query SuggestedLineRefund($id: ID!, $refundLineItems: [RefundLineItemInput!], $refundShipping: Boolean) {
+  order(id: $id) {
+    id
+    suggestedRefund(refundLineItems: $refundLineItems, refundShipping: $refundShipping) {
+      amountSet { presentmentMoney { amount currencyCode } }
+      shipping {
+        amountSet { presentmentMoney { amount currencyCode } }
+      }
+      suggestedTransactions {
+        gateway
+        kind
+        amountSet { presentmentMoney { amount currencyCode } }
+        parentTransaction { id }
+      }
+    }
+  }
+}
+"""
+
+# The refund itself. Since 2026-04 refundCreate requires the @idempotent directive: a retry with
+# the same key and input answers the first result instead of refunding again.
+REFUND_LINE_CREATE = """
+mutation RefundLineCreate($input: RefundInput!, $idempotencyKey: String!) {
+  refundCreate(input: $input) @idempotent(key: $idempotencyKey) {
+    refund { id }
+    userErrors { field message }
+  }
+}
+"""
+
 ALL_OPERATIONS: dict[str, str] = {
     "ShopInfo": SHOP_INFO,
     "VariantInventory": VARIANT_INVENTORY,
@@ -377,4 +442,8 @@ ALL_OPERATIONS: dict[str, str] = {
     "InventoryShipmentsById": INVENTORY_SHIPMENTS_BY_ID,
     "VariantEtasSet": VARIANT_ETAS_SET,
     "VariantEtasDelete": VARIANT_ETAS_DELETE,
+    "RefundOrderState": REFUND_ORDER_STATE,
+    "RefundOrderLineItems": REFUND_ORDER_LINE_ITEMS,
+    "SuggestedLineRefund": SUGGESTED_LINE_REFUND,
+    "RefundLineCreate": REFUND_LINE_CREATE,
 }

@@ -158,7 +158,7 @@ def create_app(fake) -> Flask:
             shop = body["shop"]
             lines = body.get("lines") or [{"sku": body["sku"], "quantity": body.get("quantity", 1)}]
             resolved = [(fake.variant_by_sku(shop, line["sku"]), int(line.get("quantity", 1))) for line in lines]
-            extra = {k: body[k] for k in ("email", "locale", "customer_name") if body.get(k)}
+            extra = {k: body[k] for k in ("email", "locale", "customer_name", "shipping") if body.get(k)}
             order = fake.place_order(shop, resolved, **extra)
         except KeyError as exc:
             return _json({"error": f"missing field {exc.args[0]!r}"}, 400)

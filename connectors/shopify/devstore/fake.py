@@ -24,7 +24,7 @@ from typing import Callable
 import httpx
 
 from . import data
-from . import shipments
+from . import refunds, shipments
 from .resolvers import Context
 from .store import Store, StoreError, normalize_domain
 from .throttle import LeakyBucket
@@ -198,12 +198,14 @@ class FakeShopify:
 
     # -- orders -------------------------------------------------------------------------------
     def place_order(self, domain: str, lines: list[tuple[str, int]], email: str = "jon@example.com",
-                    locale: str = "en", customer_name: str = "Jon Snow") -> dict:
+                    locale: str = "en", customer_name: str = "Jon Snow", shipping: str | None = None) -> dict:
         """Checkout: decrements `available` at the first location (negative for CONTINUE variants,
-        refused with StoreError for DENY ones), then delivers orders/create."""
+        refused with StoreError for DENY ones), charges the total (plus `shipping`, a price, when
+        given: refunds.py), then delivers orders/create."""
         with self.lock:
             shop = self.store.shop(domain)
             order = self.store.place_order(shop, lines, email, locale, customer_name)
+            refunds.charge(self.store, shop, order, shipping)
             payload = self._order_payload(shop.domain, "orders/create", order)
         status = self._emit(shop.domain, "orders/create", payload)
         return dict(self.order(shop.domain, order["id"]), webhookStatus=status)

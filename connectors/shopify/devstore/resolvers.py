@@ -355,10 +355,10 @@ METAFIELD_OWNERS = ("Order", "Product", "ProductVariant", "Customer", "Shop")
 
 
 def install(schema: GraphQLSchema) -> None:
-    from . import bulk, catalog  # late import: they import this module
+    from . import bulk, catalog, refunds  # late import: they import this module
 
-    query_root = {**QUERY_ROOT, **catalog.QUERY_ROOT, **bulk.QUERY_ROOT}
-    mutation_root = {**MUTATION_ROOT, **bulk.MUTATION_ROOT}
+    query_root = {**QUERY_ROOT, **catalog.QUERY_ROOT, **bulk.QUERY_ROOT, **refunds.QUERY_ROOT}
+    mutation_root = {**MUTATION_ROOT, **bulk.MUTATION_ROOT, **refunds.MUTATION_ROOT}
     for type_ in schema.type_map.values():
         if isinstance(type_, (GraphQLInterfaceType, GraphQLUnionType)):
             type_.resolve_type = resolve_type
@@ -366,7 +366,7 @@ def install(schema: GraphQLSchema) -> None:
         field_def.resolve = query_root.get(name) or not_implemented(name)
     for name, field_def in schema.mutation_type.fields.items():
         field_def.resolve = mutation_root.get(name) or not_implemented(name)
-    for (type_name, field_name), resolver in OBJECT_FIELDS.items():
+    for (type_name, field_name), resolver in {**OBJECT_FIELDS, **refunds.OBJECT_FIELDS}.items():
         schema.type_map[type_name].fields[field_name].resolve = resolver
     for type_name in METAFIELD_OWNERS:
         fields = schema.type_map[type_name].fields

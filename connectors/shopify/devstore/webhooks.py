@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .refunds import rest_refunds
 from .store import Shop
 
 
@@ -112,12 +113,13 @@ def order_payload(template: dict, shop: Shop, order: dict) -> dict:
         "processed_at": _local(created, shop), "cancelled_at": _local(updated, shop) if order["cancelledAt"] else None,
         "cancel_reason": order["cancelReason"].lower() if order["cancelReason"] else None,
         "closed_at": _local(updated, shop) if order["closed"] else None, "confirmed": True,
-        "financial_status": "voided" if order["cancelledAt"] else "paid", "fulfillment_status": None,
+        "financial_status": "voided" if order["cancelledAt"] else order["displayFinancialStatus"].lower(),
+        "fulfillment_status": None,
         "tags": ", ".join(order["tags"]), "note": order["note"], "phone": order["phone"], "test": False,
         "token": order["_token"], "confirmation_number": order["_token"][:9].upper(),
         "order_status_url": f"https://{shop.domain}/{shop.number}/orders/{order['_token']}/authenticate?key={order['_token']}",
         "discount_codes": [], "discount_applications": [], "shipping_lines": [], "line_item_groups": [],
-        "fulfillments": [], "refunds": [], "returns": [], "tax_lines": [], "total_weight": 0,
+        "fulfillments": [], "refunds": rest_refunds(order), "returns": [], "tax_lines": [], "total_weight": 0,
         "user_id": None, "location_id": None, "app_id": None, "source_name": "web",
     })
     for key in ("billing_address", "shipping_address"):
