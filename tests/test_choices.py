@@ -223,12 +223,13 @@ def test_refund_through_the_app_proxy_refunds_exactly_that_line_once(runtime, fa
 
     money = order_money(fake_shopify, SHOP, order["id"])
     [refund] = money["refunds"]
-    assert refund["lines"] == [{"lineItemId": order["lineItems"][0]["id"], "quantity": 1, "restockType": "NO_RESTOCK"}]
+    assert refund["lines"] == [{"lineItemId": order["lineItems"][0]["id"], "quantity": 1, "restockType": "CANCEL"}]
     # The line was the only thing to ship: its shipping is refunded too, through the order's payment.
     assert (refund["shipping"], refund["amount"], money["displayFinancialStatus"]) == ("15.00", "514.00", "REFUNDED")
     assert "Backorder Desk" in refund["note"]
     assert refund_calls(fake_shopify) == 1
-    assert fake_shopify.available(SHOP, store[SHOP]["desk"]) == -1  # restocking off
+    # The oversold unit is released (-1 -> 0), and no unit that does not exist is put on the shelf.
+    assert fake_shopify.available(SHOP, store[SHOP]["desk"]) == 0
 
     [choice] = choices(runtime)
     assert (choice.choice, choice.status, choice.refund_reference) == ("refund", "refunded", refund["id"])

@@ -6,7 +6,7 @@
 2. Ask Shopify what to refund (suggestedRefund): the line's amount and, when the line was the last
    thing left to ship on the order, the shipping not yet refunded; it also says through which of
    the order's payments (suggestedTransactions, each with its parent transaction and gateway).
-3. refundCreate with restockType NO_RESTOCK (restocking off), `notify: false` (the app sends its
+3. refundCreate with restockType CANCEL, `notify: false` (the app sends its
    own refund confirmation), and the @idempotent directive keyed by the caller's idempotency key,
    which Shopify requires for refundCreate since 2026-04: the GraphQL client's own retries (5xx,
    network errors) and any later retry with the same key answer the first refund instead of
@@ -22,7 +22,12 @@ from decimal import Decimal
 from connectors.base import ConnectorError
 from connectors.shopify import operations as ops
 
-RESTOCK_TYPE = "NO_RESTOCK"
+# "Restocking off" in the sense that matters: no unit is added to the shelf. A backordered unit
+# was never there: the order only pushed "available" below zero and committed it. NO_RESTOCK would
+# release the commitment and leave "available" negative (on hand one below reality: the next
+# restock of ten would show nine); CANCEL releases the unfulfilled unit back, which undoes exactly
+# the oversell (-1 -> 0) and adds nothing that does not exist.
+RESTOCK_TYPE = "CANCEL"
 LINE_PAGE = 250
 
 
