@@ -362,7 +362,9 @@ def test_an_order_from_the_fake_store_gets_its_confirmation(app, runtime, fake_s
         shop_id, order_id = session.execute(select(Order.shop_id, Order.id)).one()
     with runtime.db.shop_session(shop_id) as session:
         shop = session.get(Shop, shop_id)
-        row = enqueue_confirmation(runtime, session, shop, order_id)
+        # The order handler enqueued it in its own transaction; asking again makes no second one.
+        assert enqueue_confirmation(runtime, session, shop, order_id) is None
+        row = session.scalars(select(Notification).where(Notification.kind == "confirmation")).one()
         backorder = session.scalars(select(Backorder)).one()
     assert row.recipient == "ola@example.com" and row.locale == "pl"
     assert "Oak desk" in row.body_text and "Ilość: 1" in row.body_text
@@ -397,3 +399,21 @@ def polish(day: date) -> str:
     from babel.dates import format_date
 
     return format_date(day, format="long", locale="pl")
+
+
+def test_the_digest_tells_the_merchant_about_failed_refunds(runtime):
+    from plugin.notifications.digest import enqueue_digest
+    from tests.test_eta_recompute import TODAY, World, at
+
+    world = World(runtime, settings={"merchant_email": "owner@shop.example"})
+    world.variant("DESK", sellable=-1)
+    line = world.backorder("DESK", 1, at(TODAY))
+    with runtime.db.shop_session(world.shop_id) as session:
+        session.add(CustomerChoice(shop_id=world.shop_id, backorder_id=line, promise_version=1, token_id="n-1",
+                                   choice="refund", status="failed", error="the gateway declined the refund"))
+    with runtime.db.shop_session(world.shop_id) as session:
+        shop = session.get(Shop, world.shop_id)
+        row = enqueue_digest(runtime, session, shop, TODAY)
+    assert row.recipient == "owner@shop.example" and row.status == "pending"
+    assert "Refunds that failed and need you to refund by hand: 1" in row.body_text
+    assert "the gateway declined the refund" in row.body_text and "the gateway declined the refund" in row.body_html

@@ -1,4 +1,5 @@
-"""The merchant's daily digest: open lines, delayed lines, refund requests awaiting approval.
+"""The merchant's daily digest: open lines, delayed lines, refund requests awaiting approval, and
+refunds that failed (the customer was told the shop will follow up: the merchant must).
 
 Composed inside the caller's shop-scoped session (a daily job, one shop at a time) and stored
 in the outbox like any customer email, under one key per shop and day.
@@ -17,6 +18,7 @@ from plugin.notifications.contexts import iso, message_context
 
 OPEN = ("open", "ready")
 AWAITING_APPROVAL = "awaiting_approval"
+REFUND_FAILED = "failed"
 ROWS_PER_SECTION = 20
 
 
@@ -40,7 +42,8 @@ def enqueue_digest(runtime, session: Session, shop: Shop, day: date | None = Non
     digest = digest_summary(session)
     context = message_context(shop, kinds.DIGEST, locale, links={"admin": admin_link(runtime, shop)},
                               digest={"day": iso(day), **digest})
-    nothing = not (digest["open_count"] or digest["delayed_count"] or digest["awaiting_count"])
+    nothing = not (digest["open_count"] or digest["delayed_count"] or digest["awaiting_count"]
+                   or digest["failed_count"])
     return store_message(session, shop, kinds.DIGEST, kinds.digest_key(shop.id, day), context,
                          recipient=shop.setting("merchant_email"), order=None,
                          skip_reason="nothing to report" if nothing else None)
@@ -51,15 +54,20 @@ def digest_summary(session: Session) -> dict:
                   .join(Order, OrderLine.order_id == Order.id)
                   .where(Backorder.status.in_(OPEN), Order.status == "open"))
     delayed = open_lines.where(Backorder.promised_eta > Backorder.original_eta)
-    awaiting = (select(CustomerChoice, Backorder, OrderLine, Order)
-                .join(Backorder, CustomerChoice.backorder_id == Backorder.id)
-                .join(OrderLine, Backorder.order_line_id == OrderLine.id)
-                .join(Order, OrderLine.order_id == Order.id)
-                .where(CustomerChoice.status == AWAITING_APPROVAL))
+    choices = (select(CustomerChoice, Backorder, OrderLine, Order)
+               .join(Backorder, CustomerChoice.backorder_id == Backorder.id)
+               .join(OrderLine, Backorder.order_line_id == OrderLine.id)
+               .join(Order, OrderLine.order_id == Order.id))
+    awaiting = choices.where(CustomerChoice.status == AWAITING_APPROVAL)
+    failed = choices.where(CustomerChoice.choice == "refund", CustomerChoice.status == REFUND_FAILED)
     return {
         "open_count": _count(session, open_lines),
         "delayed_count": _count(session, delayed),
         "awaiting_count": _count(session, awaiting),
+        "failed_count": _count(session, failed),
+        "failed": [_row(b, line, order, requested=iso(choice.created_at.date()), error=choice.error or "")
+                   for choice, b, line, order in session.execute(
+                       failed.order_by(CustomerChoice.created_at, CustomerChoice.id).limit(ROWS_PER_SECTION))],
         "open": [_row(b, line, order, promised=iso(b.promised_eta or b.current_eta))
                  for b, line, order in session.execute(
                      open_lines.order_by(Backorder.promised_eta, Backorder.id).limit(ROWS_PER_SECTION))],

@@ -73,6 +73,7 @@ MESSAGES: dict[str, str] = {
     "digest.intro": "This is what is waiting on stock at {shop_name} today, and what needs your attention.",
     "digest.open": "Open backorder lines: {count}",
     "digest.delayed": "Delayed lines: {count}",
+    "digest.failed": "Refunds that failed and need you to refund by hand: {count}",
     "digest.awaiting": "Refund requests awaiting your approval: {count}",
     "digest.none": "None.",
     "digest.more": "… and {count} more",

@@ -75,6 +75,7 @@ MESSAGES: dict[str, str] = {
     "digest.intro": "Oto, co w sklepie {shop_name} czeka dziś na dostawę i co wymaga Twojej uwagi.",
     "digest.open": "Otwarte pozycje na zamówienie: {count}",
     "digest.delayed": "Opóźnione pozycje: {count}",
+    "digest.failed": "Zwroty, które się nie powiodły i wymagają ręcznego zwrotu: {count}",
     "digest.awaiting": "Prośby o zwrot czekające na Twoją akceptację: {count}",
     "digest.none": "Brak.",
     "digest.more": "… i {count} więcej",
