@@ -235,3 +235,19 @@ def test_the_catalogue_is_read_once_a_day_per_shop(runtime, fake_shopify, store)
         runs = session.scalars(select(JobRun).where(JobRun.job_name == "catalog_sync").order_by(JobRun.id)).all()
     assert [(r.shop_id, r.status, r.counts["variants_seen"]) for r in per_shop] == [(store.shop_id, "ok", 2)]
     assert [r.counts["shops"] for r in runs] == [1, 0]
+
+
+def test_the_daily_digest_and_refund_resume_jobs_run(runtime, fake_shopify, store):
+    from plugin.db.models import Notification
+
+    with runtime.db.session() as session:
+        session.get(Shop, store.shop_id).settings = {"merchant_email": "owner@promises.example"}
+    fake_shopify.place_order(SHOP, [(store.desk, 3)])
+    drain(runtime)
+    assert run_job(runtime, job_by_name("merchant_digest"))
+    assert run_job(runtime, job_by_name("merchant_digest"))  # same day: one digest
+    assert run_job(runtime, job_by_name("refunds_resume"))
+    with runtime.db.shop_session(store.shop_id) as session:
+        digests = session.scalars(select(Notification).where(Notification.kind == "digest")).all()
+    assert [(d.recipient, d.status) for d in digests] == [("owner@promises.example", "pending")]
+    assert "Open backorder lines: 1" in digests[0].body_text

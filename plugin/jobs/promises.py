@@ -290,3 +290,31 @@ def sync_catalogs(runtime, counts: dict[str, Any]) -> None:
         _each(counts, due, work, lambda shop: shop.domain)
     finally:
         counts.update(tally)
+
+
+# -- customers and merchants ------------------------------------------------------------------------
+
+def resume_refunds(runtime, counts: dict[str, Any]) -> None:
+    """Finish refunds left half-done (a crash, or the platform unreachable when the customer chose)."""
+    from plugin.choices.services import resume_refunds as resume
+
+    counts["ended"] = resume(runtime)
+
+
+def merchant_digests(runtime, counts: dict[str, Any]) -> None:
+    """Compose each shop's daily digest into the outbox (once per shop and day: keyed)."""
+    from plugin.notifications.digest import enqueue_digest
+
+    tally = {"composed": 0}
+
+    def work(shop: Shop) -> None:
+        with runtime.db.shop_session(shop.id) as session:
+            row = session.get(Shop, shop.id)
+            found = enqueue_digest(runtime, session, row, utcnow().date())
+        if found is not None and found.status == "pending":
+            tally["composed"] += 1
+
+    try:
+        _each(counts, installed_shops(runtime), work, lambda shop: shop.domain)
+    finally:
+        counts.update(tally)
