@@ -62,6 +62,11 @@ class Shop(Base):
     refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     refresh_token_expires_at: Mapped[datetime | None]
     scopes: Mapped[str | None] = mapped_column(Text)
+    # WooCommerce: the store's base URL (scheme and path: WordPress may live in a folder), the
+    # REST consumer secret (the key is access_token) and the secret its webhooks are signed with.
+    store_url: Mapped[str | None] = mapped_column(String(512))
+    api_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     installed_at: Mapped[datetime | None]
     uninstalled_at: Mapped[datetime | None]
