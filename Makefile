@@ -14,13 +14,13 @@ SHOPIFY_DATA := $(CACHE)/shopify
 ADMIN_SCHEMA := $(SHOPIFY_DATA)/admin_2026-10.json.gz
 WEBHOOK_SAMPLES := $(SHOPIFY_DATA)/webhook-schemas/metadatas/2026-07
 
-.PHONY: run test venv shopify-data migrate lock bench clean postgres-check chromium
+.PHONY: run test venv shopify-data migrate lock bench clean postgres-check chromium php
 
 run: $(STAMP) $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES)
 	$(BIN)/backorder-desk migrate
 	$(BIN)/backorder-desk serve --demo
 
-test: $(STAMP) $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES) postgres-check chromium
+test: $(STAMP) $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES) postgres-check chromium php
 	$(BIN)/pytest -q
 
 venv: $(STAMP)
@@ -34,6 +34,10 @@ $(STAMP): pyproject.toml constraints.txt
 # wheel from the test extra); `playwright install` is never run, it downloads a browser build.
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# The WooCommerce companion plugin's tests lint and run its PHP with Debian's php-cli.
+php:
+	command -v php >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli)
 
 shopify-data: $(ADMIN_SCHEMA) $(WEBHOOK_SAMPLES)
 
