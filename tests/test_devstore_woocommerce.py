@@ -453,3 +453,72 @@ def test_injected_failures(fake, api):
     assert api.get("orders").status_code == 500
     assert api.get("orders").status_code == 200
     assert fake.request_count == 5 and [c.status for c in fake.requests] == [None, 429, 200, 500, 200]
+
+
+def test_reenabling_keeps_the_failure_count(fake, api, receiver):
+    """WooCommerce never resets failure_count on re-enable: the next failure disables again."""
+    hook = api.post("webhooks", {"topic": "order.created", "delivery_url": f"{APP}/webhooks/woocommerce"}).json()
+    lamp = fake.add_product("Linen lamp", sku="LAMP-S", stock=100)
+    receiver.default = 503
+    for _ in range(7):
+        fake.place_order([(lamp["id"], 1)])
+    assert fake.webhook(hook["id"])["status"] == "disabled"
+    assert api.put(f"webhooks/{hook['id']}", {"status": "active"}).json()["status"] == "active"
+    assert fake.webhook(hook["id"])["failure_count"] == 6
+    fake.place_order([(lamp["id"], 1)])
+    assert fake.webhook(hook["id"])["status"] == "disabled"
+
+
+def test_a_failed_ping_is_repeated_on_every_save(fake, api, receiver):
+    receiver.statuses = [401]
+    hook = api.post("webhooks", {"topic": "order.created", "delivery_url": f"{APP}/webhooks/woocommerce"}).json()
+    assert fake.webhook(hook["id"])["pending_delivery"] is True
+    api.put(f"webhooks/{hook['id']}", {"name": "Renamed"})
+    assert len(fake.pings) == 2 and fake.webhook(hook["id"])["pending_delivery"] is False
+    api.put(f"webhooks/{hook['id']}", {"name": "Again"})
+    assert len(fake.pings) == 2
+    api.put(f"webhooks/{hook['id']}", {"delivery_url": f"{APP}/webhooks/woocommerce/v2"})
+    assert len(fake.pings) == 3  # a new delivery URL is pinged
+
+
+def test_trashing_an_order_sends_order_deleted_with_its_id(fake, api, receiver):
+    api.post("webhooks", {"topic": "order.deleted", "delivery_url": f"{APP}/webhooks/woocommerce"})
+    lamp = fake.add_product("Linen lamp", sku="LAMP-S", stock=5)
+    order = fake.place_order([(lamp["id"], 1)])
+    assert api.delete(f"orders/{order['id']}").json()["status"] == "trash"
+    fake.flush_webhooks()
+    assert json.loads(receiver.calls[-1][2]) == {"id": order["id"]}
+    assert api.delete("webhooks/1").status_code == 501  # webhooks need force=true
+    assert api.delete("webhooks/1", params={"force": True}).status_code == 200
+
+
+def test_thread_mode_delivers_api_events_in_the_background(receiver):
+    store = FakeWooCommerce(SITE, deliver=receiver, api_webhooks="thread")
+    key = store.create_key()
+    store.create_webhook("product.updated", f"{APP}/webhooks/woocommerce")
+    lamp = store.add_product("Linen lamp", sku="LAMP-S", stock=5)
+    with store.routes_requests():
+        store.api(key["consumer_key"], key["consumer_secret"]).put(f"products/{lamp['id']}", {"stock_quantity": 9})
+    deadline = time.monotonic() + 5
+    while not store.webhook_deliveries("product.updated") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert json.loads(store.webhook_deliveries("product.updated")[-1].body)["stock_quantity"] == 9
+
+
+def test_plain_permalinks_system_status_and_index(fake, key):
+    client = httpx.Client(transport=fake.httpx_transport(), base_url=SITE,
+                          auth=(key["consumer_key"], key["consumer_secret"]))
+    status = client.get("/", params={"rest_route": "/wc/v3/system_status"})
+    assert status.status_code == 200 and status.json()["environment"]["version"] == "9.8.5"
+    assert "wc/v3" in client.get("/wp-json/").json()["namespaces"]
+    assert status.headers["Content-Type"] == "application/json; charset=UTF-8"
+
+
+def test_a_site_in_a_subdirectory_signs_with_its_path():
+    store = FakeWooCommerce("https://example.com/shop")
+    key = store.create_key()
+    store.add_product("Linen lamp", sku="LAMP-S", stock=5)
+    with store.routes_requests():
+        oauth = store.api(key["consumer_key"], key["consumer_secret"], https=False)
+        assert oauth.get("products").status_code == 200
+        assert requests.get("https://example.com/wp-json/wc/v3/products").status_code == 404

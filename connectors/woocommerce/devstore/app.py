@@ -99,8 +99,10 @@ def create_app(fake):
     def application(environ, start_response):
         request = Request(environ)
         path = request.path
-        if site_path and path.startswith(site_path):
+        if site_path and (path == site_path or path.startswith(site_path + "/")):
             path = path[len(site_path):] or "/"
+        elif site_path and not request.script_root:  # outside the site (a mount already strips it)
+            path = "/not-this-site"
         raw_uri = environ.get("REQUEST_URI") or environ.get("RAW_URI") or quote(request.path)
         raw_path = raw_uri.split("?", 1)[0]
         if path == REST_PREFIX or path.startswith(REST_PREFIX + "/"):
