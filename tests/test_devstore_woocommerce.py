@@ -252,7 +252,7 @@ def test_modified_after_filter_is_strict_to_the_second(receiver):
         found = api.get("orders", params={"modified_after": "2026-03-01T12:05:00Z", "orderby": "modified"}).json()
         assert [o["id"] for o in found] == [early["id"]]
         assert found[0]["date_modified_gmt"] == "2026-03-01T12:10:00"
-        assert store.order_meta(early["id"]) == {"_backorder_eta": "2026-04-01"}
+        assert store.order_meta(early["id"])["_backorder_eta"] == "2026-04-01"
         bad = api.get("orders", params={"modified_after": "2026-03-01"})
         assert bad.status_code == 400 and bad.json()["data"]["params"]["modified_after"] == "Invalid date."
 
@@ -522,3 +522,23 @@ def test_a_site_in_a_subdirectory_signs_with_its_path():
         oauth = store.api(key["consumer_key"], key["consumer_secret"], https=False)
         assert oauth.get("products").status_code == 200
         assert requests.get("https://example.com/wp-json/wc/v3/products").status_code == 404
+
+
+def test_dates_in_the_site_timezone_and_gmt():
+    moment = datetime(2026, 7, 1, 10, 0, 0, tzinfo=timezone.utc)
+    store = FakeWooCommerce(SITE, timezone_name="Europe/Warsaw", now=lambda: moment)
+    lamp = store.add_product("Linen lamp", sku="LAMP-S", stock=5)
+    order = store.place_order([(lamp["id"], 1)])
+    assert (order["date_created"], order["date_created_gmt"]) == ("2026-07-01T12:00:00", "2026-07-01T10:00:00")
+    assert {"is_vat_exempt", "_wc_order_attribution_source_type"} <= set(store.order_meta(order["id"]))
+
+
+def test_devstore_helpers_for_the_demo(fake):
+    lamp = fake.add_product("Linen lamp", sku="LAMP-S", stock=1, backorders="notify")
+    client = httpx.Client(transport=fake.httpx_transport(), base_url=SITE)
+    placed = client.post("/_devstore/orders", json={"sku": "LAMP-S", "quantity": 3})
+    assert placed.status_code == 201 and placed.json()["line_items"][0]["quantity"] == 3
+    shown = client.get(f"/_devstore/orders/{placed.json()['id']}").json()
+    assert any("Stock levels reduced" in n["note"] for n in shown["notes"])
+    assert client.post(f"/_devstore/products/{lamp['id']}/stock", json={"restock": 4}).json()["stock_quantity"] == 2
+    assert client.post("/_devstore/orders", json={"sku": "NOPE"}).status_code == 422

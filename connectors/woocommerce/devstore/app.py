@@ -1,17 +1,19 @@
 """The fake's HTTP face: WordPress's REST API under /wp-json/ and WooCommerce's /wc-auth/v1/.
 
-Paths are relative to the site URL (a site at https://example.com/shop answers /shop/wp-json/...),
+Demo helpers that WooCommerce does not have live under /_devstore/ (devtools.py). Paths are
+relative to the site URL (a site at https://example.com/shop answers /shop/wp-json/...),
 and `?rest_route=/wc/v3/...` works as with plain permalinks. Everything happens under the
 fake's lock except outgoing HTTP (pings, callbacks), which runs after it is released.
 """
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from . import routes_catalog, routes_orders, routes_webhooks, wc_auth
+from . import devtools, routes_catalog, routes_orders, routes_webhooks, wc_auth
 from .auth import AuthInput, authenticate, check_permissions
 from .errors import RestError, no_route
 from .php import json_encode, parse_str
@@ -117,6 +119,9 @@ def create_app(fake):
             response = Response(body, status=status)
             for name, value in headers.items():
                 response.headers[name] = value
+        elif path.startswith("/_devstore/"):
+            status, data = devtools.handle(fake, request.method, path[len("/_devstore/"):], request.get_data())
+            response = Response(json.dumps(data), status=status, content_type="application/json")
         else:
             response = Response("<html><body><h1>Not Found</h1></body></html>", status=404, content_type="text/html")
         return response(environ, start_response)

@@ -26,7 +26,7 @@ from .errors import RestError, StoreError, invalid_id
 from .orders import Orders
 from .payloads import Payloads
 from .refunds import DEFAULT_GATEWAYS, Gateway, Refunds
-from .store import Memory, Site, get_meta
+from .store import Memory, Site, get_meta, update_meta
 from .transport import HttpxTransport, WSGIAdapter, routes_requests
 from .wc_auth import WcAuthError, build_url, validate as validate_auth
 from . import wc_auth
@@ -241,6 +241,10 @@ class FakeWooCommerce:
             except (StoreError, RestError):
                 del self.memory.orders[order.id]
                 raise
+            if created_via == "checkout":  # what a classic checkout of WooCommerce 9 leaves on the order
+                for meta_key, meta_value in (("is_vat_exempt", "no"), ("_wc_order_attribution_source_type", "typein"),
+                                             ("_wc_order_attribution_device_type", "Desktop")):
+                    update_meta(order.meta, meta_key, meta_value, self.memory.post_meta_id)
             self.orders.save(order, created=True)
             if status in ("processing", "completed"):
                 self.orders.payment_complete(order, transaction_id or (f"txn_{order.id}" if gateway else ""))
