@@ -542,3 +542,22 @@ def test_devstore_helpers_for_the_demo(fake):
     assert any("Stock levels reduced" in n["note"] for n in shown["notes"])
     assert client.post(f"/_devstore/products/{lamp['id']}/stock", json={"restock": 4}).json()["stock_quantity"] == 2
     assert client.post("/_devstore/orders", json={"sku": "NOPE"}).status_code == 422
+
+
+def test_line_item_meta_written_through_rest_over_oauth(fake, key, receiver):
+    lamp = fake.add_product("Linen lamp", variations=[
+        {"sku": "LAMP-S", "stock": 0, "backorders": "notify", "attributes": {"Size": "Small"}}])
+    order = fake.place_order([(lamp["variations"][0], 2)])
+    line = order["line_items"][0]
+    assert line["name"] == "Linen lamp - Small" and line["parent_name"] == "Linen lamp"
+    assert [(m["key"], m["display_key"]) for m in line["meta_data"]][:2] == [("size", "Size"), ("Backordered", "Backordered")]
+    api = fake.api(key["consumer_key"], key["consumer_secret"], https=False)
+    written = api.put(f"orders/{order['id']}", {"line_items": [{"id": line["id"], "meta_data": [
+        {"key": "Estimated ship date", "value": "3 April 2026"}, {"key": "_backorder_eta", "value": "2026-04-03"}]}]})
+    assert written.status_code == 200, written.text
+    assert fake.line_meta(order["id"], line["id"])["Estimated ship date"] == "3 April 2026"
+    again = api.put(f"orders/{order['id']}", {"line_items": [{"id": line["id"], "meta_data": [
+        {"key": "_backorder_eta", "value": "2026-04-10"}, {"key": "Estimated ship date", "value": None}]}]})
+    meta = fake.line_meta(order["id"], line["id"])
+    assert meta["_backorder_eta"] == "2026-04-10" and "Estimated ship date" not in meta  # null deletes
+    assert again.json()["line_items"][0]["quantity"] == 2

@@ -141,8 +141,9 @@ class Orders:
                         quantity, amount, amount, sku=product.sku)
         if is_variation:
             for attribute in product.attributes:
-                add_meta(line.meta, attribute.get("slug") or attribute["name"].lower(), attribute.get("option", ""),
-                         self.m.item_meta_id)
+                row = add_meta(line.meta, attribute.get("slug") or attribute["name"].lower(), attribute.get("option", ""),
+                               self.m.item_meta_id)
+                row.display_key = attribute["name"]
         if backorder_meta:
             self.set_backorder_meta(line, product)
         order.line_items.append(line)

@@ -130,8 +130,8 @@ class Payloads:
 
     @staticmethod
     def _item_meta(meta: list[Meta]) -> list[dict]:
-        return [{"id": m.id, "key": m.key, "value": m.value, "display_key": m.key, "display_value": m.value}
-                for m in meta]
+        return [{"id": m.id, "key": m.key, "value": m.value, "display_key": m.display_key or m.key,
+                 "display_value": m.value} for m in meta]
 
     def line_item(self, line: LineItem, dp: int = 2) -> dict:
         product = self.orders.line_product(line)

@@ -19,6 +19,7 @@ class Meta:
     id: int
     key: str
     value: Any
+    display_key: str | None = None  # line items: the label WooCommerce shows (an attribute's name)
 
     def rest(self) -> dict:
         return {"id": self.id, "key": self.key, "value": self.value}
