@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .catalog import Catalog, Product
-from .orders import ORDER_STATUSES, LineItem, Order, Orders
+from .orders import LineItem, Order, Orders
 from .refunds import Refund, Refunds
 from .store import Memory, Meta
 

@@ -8,7 +8,7 @@ thread-safe on its own: FakeWooCommerce holds its lock around every call.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
