@@ -42,6 +42,22 @@ Public API (stable; the connector's tests build on it)::
     Failures:  fake.fail_next(n, status=500|429|502|503|504|"timeout", path=None), fake.fail_deliveries(n)
     Requests:  fake.requests (Call: method, route, query, scheme, status, auth_method, key_id, seconds),
                fake.request_count, fake.reset_requests()
+    Demo:      POST /_devstore/orders {"sku", "quantity"}, GET /_devstore/orders/<id>,
+               POST /_devstore/products/<id>/stock {"quantity"|"restock"}, POST /_devstore/webhooks/run
+
+WooCommerce behaviour a connector trips over, all reproduced here:
+- A webhook created through the REST API is always active (its `status` is ignored) and is
+  pinged (`webhook_id=N`, form-encoded, unsigned). The 7th failed delivery in a row disables it
+  (`failure_count > 5`); re-enabling does not reset the count, so one more failure disables it.
+  Delivery ids repeat for one webhook within a second. Payloads are built when sent: current state.
+- The "Backordered" line meta exists only for checkout orders of products with backorders
+  "notify", under the translated label; REST-created orders never get it and never check stock.
+- The woocommerce package's OAuth signature does not match WooCommerce's for query values
+  containing "/" (Python quote() keeps it, PHP rawurlencode() does not): 401 over plain HTTP.
+- PHP keeps the last of repeated query keys: pass arrays comma-separated (status=a,b).
+- Refund failures are HTTP 500 with `"data": 500`; notes never move the order's date_modified;
+  every other save does (HPOS storage); date filters are strict and to the second.
+- Outgoing POSTs to loopback/private hosts or unusual ports are refused unless allow_local_urls.
 """
 from .deliveries import WebhookService
 from .errors import RestError, StoreError
