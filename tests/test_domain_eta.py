@@ -202,3 +202,36 @@ def test_the_one_pass_recompute_gives_the_same_answer_as_allocate_then_estimate(
         assert len(two_steps) == sum(1 for x in lines if x.quantity > 0)
         for eta in two_steps.values():
             assert TODAY <= eta.earliest <= eta.likely <= eta.latest
+
+
+# -- the storefront's date: one more unit ordered now ------------------------------------------------
+def test_one_more_unit_waits_behind_everyone_already_waiting():
+    from plugin.domain.eta import EtaEstimator
+
+    est = EtaEstimator(today=TODAY, suppliers=SUPPLIERS, sku_suppliers={"S": "acme"})
+    lots = [lot("late", 10, 30), lot("soon", 4, 5)]
+    # 3 units waiting, the soon lot has 4: the next unit is its fourth.
+    assert est.next_unit("S", 3, 0, lots).promise == day(5 + 2)
+    # 4 waiting: the soon lot is taken; the next unit comes with the late one.
+    assert est.next_unit("S", 4, 0, lots).promise == day(30 + 2)
+    # 14 waiting: every known unit is spoken for; it waits for a purchase order placed today.
+    beyond = est.next_unit("S", 14, 0, lots)
+    assert (beyond.promise, beyond.covered_by) == (day(20 + 2), "lead_time")
+    # Free stock ahead of the lots: with 2 free and 1 waiting, the next unit is on the shelf.
+    assert est.next_unit("S", 1, 2, lots).covered_by == "stock"
+    # Cancelled lots and other SKUs' lots do not count.
+    assert est.next_unit("S", 0, 0, [lot("x", 5, 3, status="cancelled"), lot("y", 5, 3, sku="T")]).covered_by == "lead_time"
+
+
+def test_the_storefront_date_is_the_later_candidate_day():
+    from plugin.domain.eta import EtaEstimator
+
+    # A supplier late 0 or 1 day, half and half: every quantile falls between two days.
+    model = LatenessModel.fit([LatenessRecord("acme", day(-100 + i), day(-100 + i + (i % 2))) for i in range(40)],
+                              TODAY)
+    est = EtaEstimator(today=TODAY, lateness=model, suppliers=SUPPLIERS, sku_suppliers={"S": "acme"})
+    shown = est.next_unit("S", 0, 0, [lot("a", 5, 10)])
+    lines = [line(k, minutes=k) for k in range(200)]
+    many = est.promise(lines, (), [lot("a", 1000, 10)])
+    assert shown.promise == max(e.promise for e in many.values())
+    assert shown.latest == max(e.latest for e in many.values())

@@ -40,6 +40,8 @@ from plugin.domain.lateness import LatenessModel
 
 EARLIEST, LIKELY, LATEST = 0.1, 0.5, 0.9
 DEFAULT_PROMISE_QUANTILE = 0.8
+# The storefront's date is one for every shopper: the later of two candidate days, always.
+NEXT_UNIT_POSITION = 1.0 - 1e-9
 LEAD_TIME = "lead_time"
 _new = tuple.__new__
 
@@ -219,6 +221,44 @@ class EtaEstimator:
                         outcome = outcomes[bisect_right(cuts, line_position(line.key))] if cuts else outcomes[0]
                         result[line.key] = _new(LineEta, (line.key,) + outcome)
         return result
+
+    def next_unit(self, sku: str, waiting_units: int, free_stock: int, lots: Iterable[SupplyLot]) -> LineEta:
+        """What one more unit of `sku` ordered now would be promised (the storefront's date).
+
+        Everyone already waiting (`waiting_units` units of open lines) is ahead of it in the
+        queue, so it gets the first unit of stock or supply they leave: stock first, then lots by
+        expected date, as sku_queues serves them. Past every known lot it waits for a purchase
+        order not placed yet (the SKU's supplier's lead time from today). A storefront shows one
+        date to every shopper, so each quantile takes the later of its two candidate days.
+        """
+        position = NEXT_UNIT_POSITION
+        left = waiting_units - max(0, free_stock)
+        if left < 0:
+            return self._single(sku, STOCK, self.sku_suppliers.get(sku), None, position)
+        queue = []
+        for lot in lots:
+            if lot.sku != sku or lot.quantity <= 0 or lot.status == "cancelled":
+                continue
+            if lot.status == "received":
+                queue.append(((0, 1, lot.key), lot))
+            else:
+                when = lot.expected_date.toordinal() if lot.expected_date is not None else 10**8
+                queue.append(((1, when, lot.key), lot))
+        queue.sort(key=lambda item: item[0])
+        for _, lot in queue:
+            if left < lot.quantity:
+                if lot.status == "received":
+                    return self._single(sku, STOCK, lot.supplier_key, None, position)
+                return self._single(sku, SUPPLY, lot.supplier_key, lot.expected_date, position)
+            left -= lot.quantity
+        return self._single(sku, UNCOVERED, self.sku_suppliers.get(sku), None, position)
+
+    def _single(self, key, source: str, supplier, expected, position: float) -> LineEta:
+        if source != SUPPLY and supplier is None:
+            supplier = self.sku_suppliers.get(key)
+        cuts, outcomes = self.outcomes(source, supplier, expected)
+        outcome = outcomes[bisect_right(cuts, position)] if cuts else outcomes[0]
+        return _new(LineEta, (key,) + outcome)
 
     def outcomes(self, source: str, supplier: Hashable | None, expected: date | None) -> tuple:
         """For a line waiting only for this: (cuts, outcomes), where a line at position u gets
