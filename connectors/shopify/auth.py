@@ -1,8 +1,10 @@
 """Shopify entrypoints for install and sign-in: the embedded app home and the OAuth code grant.
 
 - GET /admin is the app's application_url. Shopify admin loads it in an iframe with `shop`,
-  `host`, `embedded=1` and a session token (`id_token`). shopify_app verifies the request; a shop
-  without a usable offline token gets one by token exchange (Shopify-managed install).
+  `host`, `embedded=1` and a session token (`id_token`). The page itself is the merchant's admin
+  (plugin/admin), which verifies every request through `authenticate_app_home` here: shopify_app
+  checks the request, and a shop without a usable offline token gets one by token exchange
+  (Shopify-managed install).
 - GET /auth/shopify/install and /auth/shopify/callback are the authorization-code grant, for
   installs that start outside Shopify admin (a merchant typing their store's domain).
 """
@@ -11,11 +13,11 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from dataclasses import dataclass, field
 from functools import lru_cache
 import httpx
 import shopify
 from flask import Blueprint, Response, current_app, redirect, request, session
-from markupsafe import escape
 from shopify_app import Res
 
 from connectors.base import ConnectorError
@@ -33,7 +35,7 @@ from connectors.shopify.tokens import (
     shopify_app,
     token_shop_domain,
 )
-from plugin.db.models import utcnow
+from plugin.db.models import Shop, utcnow
 from plugin.shops.services import find_shop
 
 log = logging.getLogger(__name__)
@@ -58,9 +60,32 @@ def _not_configured(exc):
 
 
 # -- embedded app home ------------------------------------------------------------------------
-@bp.get(APP_HOME_PATH)
-def app_home():
-    runtime = _runtime()
+@dataclass(frozen=True)
+class AppHomeAuth:
+    """A verified document or fetch request of the embedded admin: whose it is, and what to add.
+
+    `response` is set when the request must be answered with it as it is (a redirect into Shopify
+    admin, shopify_app's bounce to the session-token page, a 401); otherwise `shop` is the
+    installed shop the session token speaks for and `headers` what shopify_app says a document
+    answer must carry (CSP frame-ancestors, preload links).
+    """
+
+    response: Response | None = None
+    shop: Shop | None = None
+    domain: str | None = None
+    user_id: str | None = None
+    headers: dict = field(default_factory=dict)
+
+
+def authenticate_app_home(runtime, *, subpath: str = "", install: bool = True) -> AppHomeAuth:
+    """Verify the current request as an App Home request (document or `Authorization: Bearer` fetch).
+
+    Every page of the embedded admin (plugin/admin) comes through here. A document request
+    without a usable session token is bounced through the session-token page; opened outside
+    Shopify admin, it is sent into it (to the same page: `subpath` after /admin). With `install`,
+    a shop without a usable offline token gets one by token exchange (Shopify-managed install),
+    as the app home always did; otherwise such a shop is refused (401).
+    """
     settings = runtime.settings
     app = shopify_app(settings)
     if _opened_outside_admin():
@@ -68,35 +93,36 @@ def app_home():
         try:
             domain = normalize_shop_domain(request.args.get("shop"))
         except InvalidShopDomain as exc:
-            return _text(str(exc), 400)
-        return redirect(_admin_app_url(domain, settings.shopify_api_key))
+            return AppHomeAuth(response=_text(str(exc), 400))
+        return AppHomeAuth(response=redirect(_admin_app_url(domain, settings.shopify_api_key) + subpath))
 
     verified = app.verify_app_home_req(_request_input(), app_home_patch_id_token_path=SESSION_TOKEN_PATH)
     if not verified.ok or verified.id_token is None:
-        log.info("app home request not verified", extra={"code": verified.log.code})
-        return _respond(verified.response)
+        log.info("app home request not verified", extra={"code": verified.log.code, "path": request.path})
+        return AppHomeAuth(response=_respond(verified.response))
     try:
         domain = token_shop_domain(verified.id_token)
     except TokenExchangeFailed as exc:
         log.warning("session token's issuer and destination disagree", extra={"code": exc.code})
-        return _respond(verified.invalid_token_response or exc.response)
+        return AppHomeAuth(response=_respond(verified.invalid_token_response or exc.response))
 
     shop = find_shop(runtime.db, PLATFORM, domain)
     if needs_token_exchange(shop, utcnow()):
+        if not install:
+            return AppHomeAuth(response=_respond(verified.invalid_token_response or Res(401, "Unauthorized", {})))
         try:
             grant = ShopifyTokens(runtime).token_exchange(
                 domain, verified.id_token, invalid_token_response=verified.invalid_token_response)
         except TokenExchangeFailed as exc:
-            return _respond(exc.response)
+            return AppHomeAuth(response=_respond(exc.response))
         shop = complete_install(runtime, domain, grant)
         log.info("shopify shop authorized by token exchange", extra={"shop": domain})
 
-    page = _placeholder_page(shop.name or domain, settings.shopify_api_key)
     headers = dict(verified.response.headers)
-    # shopify_app adds these for document requests; Shopify rejects apps framed from elsewhere.
-    headers.setdefault("Content-Security-Policy", f"frame-ancestors https://{domain} https://admin.shopify.com;")
-    headers["Content-Type"] = "text/html; charset=utf-8"
-    return Response(page, status=200, headers=headers)
+    if "Authorization" not in request.headers:
+        # shopify_app adds this for document requests; Shopify rejects apps framed from elsewhere.
+        headers.setdefault("Content-Security-Policy", f"frame-ancestors https://{domain} https://admin.shopify.com;")
+    return AppHomeAuth(shop=shop, domain=domain, user_id=verified.user_id, headers=headers)
 
 
 @bp.get(SESSION_TOKEN_PATH)
@@ -107,18 +133,6 @@ def session_token_page():
 
 def _opened_outside_admin() -> bool:
     return request.args.get("embedded") != "1" and "Authorization" not in request.headers
-
-
-def _placeholder_page(shop_name: str, api_key: str) -> str:
-    # The real admin comes with a later issue; this proves install and App Bridge wiring.
-    return (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<title>Backorder Desk</title>\n"
-        f"<meta name=\"shopify-api-key\" content=\"{escape(api_key)}\">\n"
-        "<script src=\"https://cdn.shopify.com/shopifycloud/app-bridge.js\"></script>\n"
-        "</head>\n<body>\n<h1>Backorder Desk</h1>\n"
-        f"<p>Installed on <strong>{escape(shop_name)}</strong>.</p>\n</body>\n</html>\n"
-    )
 
 
 # -- authorization-code grant -----------------------------------------------------------------

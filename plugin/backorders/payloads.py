@@ -6,6 +6,7 @@ instead of a KeyError deep inside a transaction.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -29,6 +30,18 @@ class ShopifyLineItem(BaseModel):
     current_quantity: int | None = Field(default=None, ge=0)
     fulfillable_quantity: int | None = Field(default=None, ge=0)
     fulfillment_status: str | None = None
+    # One unit's price in the shop's currency (Shopify sends it as a string, "499.00"). Only the
+    # admin's figures use it, so a value that is not a price is dropped rather than failing the order.
+    price: Decimal | None = None
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_or_none(cls, value):
+        try:
+            price = Decimal(str(value)) if value is not None and value != "" else None
+        except ArithmeticError:
+            return None
+        return price if price is not None and price.is_finite() and price >= 0 else None
 
     @property
     def open_quantity(self) -> int:
@@ -50,6 +63,7 @@ class ShopifyOrder(BaseModel):
     updated_at: datetime | None = None
     cancelled_at: datetime | None = None
     customer_locale: str | None = None
+    currency: str | None = None  # ISO 4217 code of the shop's money (line prices)
     customer: ShopifyCustomer | None = None
     line_items: list[ShopifyLineItem] = Field(default_factory=list)
 

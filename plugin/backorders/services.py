@@ -155,6 +155,8 @@ def _upsert_order(session: Session, row: Order | None, order: ShopifyOrder, vari
     row.email = order.email or order.contact_email
     row.customer_name = order.customer_name
     row.customer_locale = order.customer_locale
+    if order.currency and len(order.currency) == 3:
+        row.currency = order.currency.upper()
     row.platform_updated_at = order.updated_at or order.created_at
     if order.cancelled_at:
         row.status = "cancelled"
@@ -172,6 +174,8 @@ def _upsert_order(session: Session, row: Order | None, order: ShopifyOrder, vari
         line.sku = item.sku or (variant.sku if variant else None)
         line.title = item.name or item.title
         line.quantity = item.quantity
+        if item.price is not None:  # the admin's "value waiting to ship"; kept when a payload lacks it
+            line.unit_price = item.price
         line.open_quantity = 0 if row.status == "cancelled" else item.open_quantity
     return row
 
@@ -215,6 +219,7 @@ def _recompute_variant(session: Session, variant: Variant, shipped: list[Backord
             changed.add(line.order_id)
         elif line.open_quantity == 0:
             backorder.status = "shipped"  # fulfilled while we were waiting for stock
+            backorder.shipped_at = utcnow()  # the admin's "promises kept" compares it with promised_eta
             changed.add(line.order_id)
             if shipped is not None:
                 shipped.append(backorder)

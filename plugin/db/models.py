@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -13,9 +14,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
@@ -132,6 +135,7 @@ class Order(ShopOwned, Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | cancelled
     placed_at: Mapped[datetime]
     platform_updated_at: Mapped[datetime | None]
+    currency: Mapped[str | None] = mapped_column(String(3))  # the shop's currency of the line prices
     tags_written: Mapped[str | None] = mapped_column(String(255))
     etas_written: Mapped[str | None] = mapped_column(Text)  # the metafield value last written
     # A line's ETA or status changed since the store was last told: the push job writes it.
@@ -154,6 +158,9 @@ class OrderLine(ShopOwned, Base):
     title: Mapped[str | None] = mapped_column(String(512))
     quantity: Mapped[int] = mapped_column(Integer)
     open_quantity: Mapped[int] = mapped_column(Integer)  # ordered, not yet fulfilled or removed
+    # One unit's price in the order's currency, before discounts (the payload's `price`): what the
+    # admin's "value waiting to ship" multiplies by the backordered units.
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 4, asdecimal=True))
 
     order: Mapped[Order] = relationship(back_populates="lines")
     variant: Mapped[Variant | None] = relationship()
@@ -165,7 +172,18 @@ BACKORDER_STATUSES = ("open", "ready", "shipped", "cancelled", "refunded")
 
 class Backorder(ShopOwned, Base):
     __tablename__ = "backorders"
-    __table_args__ = (Index(None, "shop_id", "variant_id", "status"),)
+    __table_args__ = (
+        Index(None, "shop_id", "variant_id", "status"),
+        # The admin's list and overview: filters on status with the promised date or the order
+        # time, by supplier, and shipped lines by ship date (promises kept).
+        Index(None, "shop_id", "status", "promised_eta"),
+        Index(None, "shop_id", "status", "ordered_at"),
+        Index(None, "shop_id", "supplier_id", "status"),
+        Index(None, "shop_id", "shipped_at"),
+        # The few lines with a merchant's ETA override, found per batch by the recompute.
+        Index("ix_backorders_overridden", "shop_id", "variant_id",
+              postgresql_where=text("eta_override IS NOT NULL"), sqlite_where=text("eta_override IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), unique=True)
@@ -187,8 +205,15 @@ class Backorder(ShopOwned, Base):
     promise_version: Mapped[int] = mapped_column(Integer, default=1)
     priority: Mapped[int] = mapped_column(Integer, default=0)  # > 0 jumps the first-come queue
     eta_computed_at: Mapped[datetime | None]
+    # The merchant's own ship date for the line (admin "override ETA"), with why and when. While
+    # set, the recompute promises this date instead of the engine's (the P10/P50/P90 range stays
+    # the engine's), so it survives every recompute; None: the engine decides.
+    eta_override: Mapped[date | None] = mapped_column(Date)
+    eta_override_reason: Mapped[str | None] = mapped_column(Text)
+    eta_override_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="open")
     ordered_at: Mapped[datetime]
+    shipped_at: Mapped[datetime | None]  # when the line was seen shipped (promises kept measure it)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -451,3 +476,18 @@ class Heartbeat(Base):
     component: Mapped[str] = mapped_column(String(100), primary_key=True)  # e.g. "worker:host:pid"
     kind: Mapped[str] = mapped_column(String(20))  # worker | scheduler
     beat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LaunchNonce(ShopOwned, Base):
+    """A WooCommerce admin launch link's nonce, kept while the link could still be replayed.
+
+    Links live 5 minutes (plugin/admin/launch.py); a nonce seen once is refused after that, and
+    rows older than the window are deleted as new links arrive.
+    """
+
+    __tablename__ = "launch_nonces"
+    __table_args__ = (UniqueConstraint("shop_id", "nonce"), Index(None, "used_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
