@@ -37,9 +37,9 @@ MERCHANT_REFUND_VERSION = 0  # CustomerChoice slot of a merchant's refund when t
 
 
 class ActionRefused(Exception):
-    def __init__(self, status: int, code: str, key: str, **values):
+    def __init__(self, http_status: int, code: str, key: str, **values):
         super().__init__(code)
-        self.status, self.code, self.key, self.values = status, code, key, values
+        self.status, self.code, self.key, self.values = http_status, code, key, values
 
 
 @dataclass

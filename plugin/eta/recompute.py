@@ -197,6 +197,9 @@ class Inputs:
     lots: list[SupplyLot]
     sku_suppliers: dict[str, int]
     suppliers: dict[int, SupplierProfile]
+    # Backorder id -> the merchant's own ship date (admin "override ETA"): promised instead of
+    # the engine's date for as long as it is set (see `_plan`).
+    overrides: dict[int, date] = field(default_factory=dict)
 
 
 LINE_COLUMNS = (
@@ -262,7 +265,11 @@ def _read_inputs(session: Session, shop_id: int, skus: list[str]) -> Inputs:
     for sku, _role, supplier_id in ranked:  # the primary supplier first; substitutes only without one
         if supplier_id in suppliers:
             sku_suppliers.setdefault(sku, supplier_id)
-    return Inputs(skus, variants, lines, lots, sku_suppliers, suppliers)
+    # The merchant's ETA overrides; few lines have one (the partial index ix_backorders_overridden).
+    overrides = dict(_chunked_rows(session, lambda chunk: select(Backorder.id, Backorder.eta_override).where(
+        Backorder.shop_id == shop_id, Backorder.eta_override.is_not(None), Backorder.status.in_(ACTIVE),
+        Backorder.variant_id.in_(chunk)), variant_ids))
+    return Inputs(skus, variants, lines, lots, sku_suppliers, suppliers, overrides)
 
 
 # -- computing ------------------------------------------------------------------------------------
@@ -301,6 +308,9 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
                                                               handling_days=0),
                              promise_quantile=policy.promise_quantile)
     etas = estimator.promise(lines, on_hand, inputs.lots)
+    for line_id, day in inputs.overrides.items():  # the merchant's date is the promise while it is set
+        if line_id in etas:
+            etas[line_id] = etas[line_id]._replace(promise=day)
 
     # Events only where the answer moved (or a line has no promise yet): for an unchanged answer
     # detect_events would repeat what the previous run already applied.
