@@ -72,13 +72,16 @@ def _matching_variants(words: str):
     ))
 
 
+# Nulls last ascending and first descending (a line without a date is "latest"): the order of a
+# b-tree index read forwards or backwards, so PostgreSQL can read a page off an index; spelled
+# out so SQLite (nulls first ascending by default) sorts the same.
 _SORTS = {
     "promised": (Backorder.promised_eta.asc().nulls_last(), Backorder.id.asc()),
-    "-promised": (Backorder.promised_eta.desc().nulls_last(), Backorder.id.desc()),
+    "-promised": (Backorder.promised_eta.desc().nulls_first(), Backorder.id.desc()),
     "ordered": (Backorder.ordered_at.asc(), Backorder.id.asc()),
     "-ordered": (Backorder.ordered_at.desc(), Backorder.id.desc()),
     "eta": (Backorder.current_eta.asc().nulls_last(), Backorder.id.asc()),
-    "-eta": (Backorder.current_eta.desc().nulls_last(), Backorder.id.desc()),
+    "-eta": (Backorder.current_eta.desc().nulls_first(), Backorder.id.desc()),
     "-quantity": (Backorder.quantity.desc(), Backorder.id.asc()),
 }
 
