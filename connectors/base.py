@@ -109,8 +109,12 @@ class Connector(Protocol):
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         """True only when the body's signature is valid for this app (constant-time compare)."""
 
-    def webhook_envelope(self, headers: Mapping[str, str]) -> WebhookEnvelope:
-        """Topic, shop and dedupe key of a verified delivery."""
+    def webhook_envelope(self, headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
+        """Topic, shop and dedupe key of a verified delivery (WooCommerce keys it by the body's
+        resource id and date_modified; Shopify by its headers alone).
+
+        A connector may also define `is_ping(headers, body) -> bool`: a platform's unsigned test
+        delivery (WooCommerce's webhook_id=N) that the endpoint answers 200 without storing it."""
 
     def read_inventory(self, shop, platform_variant_ids: Sequence[str]) -> list[VariantStock]:
         """Current sellable stock and selling policy of the given variants."""

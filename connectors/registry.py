@@ -7,7 +7,11 @@ def build_connector(platform: str, runtime):
         from connectors.shopify.connector import ShopifyConnector
 
         return ShopifyConnector(runtime)
+    if platform == "woocommerce":
+        from connectors.woocommerce.connector import WooCommerceConnector
+
+        return WooCommerceConnector(runtime)
     raise KeyError(f"unknown platform {platform!r}")
 
 
-PLATFORMS = ("shopify",)
+PLATFORMS = ("shopify", "woocommerce")

@@ -32,6 +32,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(shopify_app_proxy_bp)
     from plugin.choices.blueprint import bp as choices_bp  # the customer's keep-or-refund pages
     app.register_blueprint(choices_bp)
+    from connectors.woocommerce.connect import bp as woocommerce_connect_bp  # /connect/woocommerce
+    app.register_blueprint(woocommerce_connect_bp)
     from plugin.admin.blueprint import bp as admin_bp  # the merchant's admin: /admin pages, /api/admin
     app.register_blueprint(admin_bp)
     return app

@@ -52,6 +52,10 @@ DEFAULT_SHOP_SETTINGS: dict[str, object] = {
     "require_refund_approval": False,
     # Keep-or-refund links stop working this many days after the email was written.
     "refund_link_expiry_days": 14,
+    # -- WooCommerce -------------------------------------------------------------------------------
+    # The order note telling a backorder's ship date goes to the customer (WooCommerce emails it)
+    # instead of staying private to the shop's staff.
+    "woocommerce_note_to_customer": False,
 }
 
 

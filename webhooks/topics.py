@@ -36,6 +36,7 @@ def routes() -> dict[tuple[str, str], TopicRoute]:
     from connectors.shopify.lifecycle import on_app_uninstalled
     from plugin.backorders.handlers import on_order_cancelled, on_order_upsert
     from plugin.compliance.handlers import on_customers_data_request, on_customers_redact, on_shop_redact
+    from connectors.woocommerce import webhooks as woo
 
     return {
         ("shopify", "orders/create"): TopicRoute(on_order_upsert),
@@ -47,4 +48,13 @@ def routes() -> dict[tuple[str, str], TopicRoute]:
         ("shopify", "customers/data_request"): TopicRoute(on_customers_data_request, allow_uninstalled=True),
         ("shopify", "customers/redact"): TopicRoute(on_customers_redact, allow_uninstalled=True),
         ("shopify", "shop/redact"): TopicRoute(on_shop_redact, allow_uninstalled=True),
+        # WooCommerce topics, normalised (order.updated -> orders/updated) by its connector.
+        ("woocommerce", "orders/create"): TopicRoute(woo.on_order),
+        ("woocommerce", "orders/updated"): TopicRoute(woo.on_order),
+        ("woocommerce", "orders/restore"): TopicRoute(woo.on_order),
+        ("woocommerce", "orders/delete"): TopicRoute(woo.on_order_deleted),
+        ("woocommerce", "products/create"): TopicRoute(woo.on_product),
+        ("woocommerce", "products/update"): TopicRoute(woo.on_product),
+        ("woocommerce", "products/restore"): TopicRoute(woo.on_product),
+        ("woocommerce", "products/delete"): TopicRoute(woo.on_product_deleted),
     }

@@ -91,7 +91,7 @@ class ShopifyConnector:
                 return True
         return False
 
-    def webhook_envelope(self, headers: Mapping[str, str]) -> WebhookEnvelope:
+    def webhook_envelope(self, headers: Mapping[str, str], body: bytes = b"") -> WebhookEnvelope:
         # The event id is the same on every redelivery of one event; the webhook id is per delivery.
         dedupe = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
         return WebhookEnvelope(

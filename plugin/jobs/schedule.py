@@ -16,6 +16,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import and_, delete, func, select
 
+from connectors.woocommerce import jobs as woocommerce_jobs  # its functions import what they use when run
 from plugin.db.models import JobRun, WebhookEvent
 from plugin.jobs.runs import record_run, write_heartbeat
 
@@ -125,6 +126,8 @@ JOBS: list[JobSpec] = [
             description="process orders the stores updated that no webhook brought (webhooks are not guaranteed)"),
     JobSpec("stock_refresh", _promise_job("refresh_stock"), {"trigger": "interval", "hours": 1},
             description="re-read the stock of variants with open backorders, so restocks make lines ready"),
+    JobSpec("woocommerce_import", woocommerce_jobs.import_new_stores, {"trigger": "interval", "minutes": 5},
+            run_at_start=True, description="a newly connected WooCommerce store's catalogue and open orders, once"),
 ]
 
 

@@ -31,11 +31,15 @@ def install_shop(
     refresh_token: str | None,
     refresh_token_expires_at: datetime | None,
     scopes: str | None,
+    store_url: str | None = None,
+    api_secret: str | None = None,
+    webhook_secret: str | None = None,
 ) -> Shop:
     """Create or update the shop with fresh credentials; a reinstall revives an uninstalled shop.
 
     Business rows (orders, backorders, settings) of an earlier install are kept: a merchant who
-    uninstalls by mistake and comes back finds everything where it was.
+    uninstalls by mistake and comes back finds everything where it was. WooCommerce also gives
+    its store URL, consumer secret and webhook secret, written in the same transaction.
     """
     now = utcnow()
     credentials = dict(
@@ -47,6 +51,8 @@ def install_shop(
         refresh_token_expires_at=refresh_token_expires_at,
         scopes=scopes,
     )
+    extra = dict(store_url=store_url, api_secret=api_secret, webhook_secret=webhook_secret)
+    credentials.update({key: value for key, value in extra.items() if value is not None})
     for attempt in range(2):
         try:
             with db.session() as session:
@@ -92,6 +98,8 @@ def clear_credentials(shop: Shop) -> None:
     shop.access_token_expires_at = None
     shop.refresh_token = None
     shop.refresh_token_expires_at = None
+    shop.api_secret = None
+    shop.webhook_secret = None
 
 
 def _shop_row(session: Session, platform: str, domain: str, *, lock: bool = False) -> Shop | None:
