@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     key = fake.create_key("read_write")
 
     with tempfile.TemporaryDirectory() as tmp, \
-            throwaway_database(args.db, Path(tmp), args.postgres_admin_url, prefix="bench_wcsync") as url:
+            throwaway_database(args.db, Path(tmp), args.postgres_admin_url) as url:
         settings = load_settings(app_url="https://bench.example.test", database_url=url, secret_key="bench",
                                  instance_path=Path(tmp) / "instance", log_level="WARNING", worker_threads=0)
         runtime = build_runtime(settings)
