@@ -135,3 +135,18 @@ def test_a_new_store_is_imported_once_by_the_scheduled_job(wc_fake, shop, wc_run
     wc_fake.reset_requests()
     import_new_stores(wc_runtime, counts := {})
     assert counts["shops"] == 0 and wc_fake.request_count == 0
+
+
+def test_plain_http_stores_accept_our_oauth_signatures_even_with_a_slash_in_a_value(wc_runtime):
+    from connectors.woocommerce.devstore import FakeWooCommerce
+    from connectors.woocommerce.transport import ADAPTER_KEY
+
+    fake = FakeWooCommerce("http://shop.example.test/wp")
+    wc_runtime.extras[ADAPTER_KEY] = fake.requests_adapter()
+    key = fake.create_key("read_write")
+    fake.add_product("Oak desk", sku="DESK/OAK", stock=1)
+    client = wc_runtime.connector("woocommerce").client_for("http://shop.example.test/wp", key["consumer_key"],
+                                                            key["consumer_secret"])
+    found = client.get("products", {"search": "Oak", "sku": "DESK/OAK", "per_page": 5})
+    assert [p["sku"] for p in found] == ["DESK/OAK"]
+    assert fake.requests[-1].auth_method == "oauth1"

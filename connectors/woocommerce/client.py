@@ -5,7 +5,8 @@
   It sends with `requests.request`, a new connection per call and no way to mount an adapter, so
   `StoreAPI` overrides only the sending: the same request through a `requests.Session` (keep-alive,
   and the test transport), with our User-Agent and timeouts longer than the package's 5 s, and
-  without the package's habit of repeating the query string after an OAuth-signed URL.
+  without the package's habit of repeating the query string after an OAuth-signed URL, and with
+  its OAuth parameters encoded as PHP encodes them (a "/" in a query value broke the signature).
 * `WooClient` adds what a worker needs: WooCommerce's error code and message in a
   `WooCommerceError` (a ConnectorError), retries with exponential backoff on timeouts, 429 and 5xx
   (never on 4xx, and never on a refusal WooCommerce itself worded, whatever its status), paging by
@@ -21,11 +22,13 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
-from urllib.parse import urlencode
+from collections import OrderedDict
+from urllib.parse import quote, unquote, urlencode
 
 import requests
 from requests.auth import HTTPBasicAuth
 from woocommerce import API
+from woocommerce.oauth import OAuth
 
 from connectors.base import ConnectorError
 from connectors.woocommerce.manifest import api_version
@@ -65,6 +68,28 @@ class WooCommerceError(ConnectorError):
         self.data = data
 
 
+class _OAuth(OAuth):
+    """The package's OAuth 1.0a, with parameters encoded as PHP's rawurlencode does.
+
+    The package quotes with Python's default, which keeps "/" as it is; WooCommerce signs the
+    request it received with rawurlencode, which encodes it, so any query value holding a "/"
+    (a date range, a search) would be refused with 401 over plain http."""
+
+    @staticmethod
+    def normalize_parameters(params):
+        normalized = OrderedDict()
+        for key, value in (params or {}).items():
+            if isinstance(value, bool):
+                value = "1" if value else ""
+            elif isinstance(value, float) and value % 1 == 0:
+                value = str(int(value))
+            elif not isinstance(value, (str, bytes, int, float)):
+                value = ""
+            key = quote(unquote(str(key)), safe="-_.~").replace("%", "%25")
+            normalized[key] = quote(unquote(str(value)), safe="-_.~").replace("%", "%25")
+        return normalized
+
+
 class StoreAPI(API):
     """woocommerce.API sending through a requests.Session (see the module docstring)."""
 
@@ -72,6 +97,11 @@ class StoreAPI(API):
                  session_source: Callable[[], requests.Session], **kwargs):
         super().__init__(url, consumer_key, consumer_secret, **kwargs)
         self._session_source = session_source
+
+    def _API__get_oauth_url(self, url, method, **kwargs):
+        return _OAuth(url=url, consumer_key=self.consumer_key, consumer_secret=self.consumer_secret,
+                      version=self.version, method=method,
+                      oauth_timestamp=kwargs.get("oauth_timestamp", int(time.time()))).get_oauth_url()
 
     def _API__request(self, method, endpoint, data, params=None, namespace: str | None = None, **kwargs):
         # Name-mangled override of API.__request: API.get/post/put/delete call this one.
