@@ -210,6 +210,7 @@ query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {
         name
         email
         customerLocale
+        currencyCode
         createdAt
         updatedAt
         cancelledAt
@@ -223,6 +224,7 @@ query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {
             quantity
             currentQuantity
             unfulfilledQuantity
+            originalUnitPriceSet { shopMoney { amount } }
             variant { id }
           }
           pageInfo { hasNextPage endCursor }
@@ -248,6 +250,7 @@ query OrderLineItems($id: ID!, $first: Int!, $after: String) {
           quantity
           currentQuantity
           unfulfilledQuantity
+          originalUnitPriceSet { shopMoney { amount } }
           variant { id }
         }
       }

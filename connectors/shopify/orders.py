@@ -32,6 +32,7 @@ def shopify_order(node: dict, line_items: list[dict]) -> ShopifyOrder:
         "updated_at": node.get("updatedAt"),
         "cancelled_at": node.get("cancelledAt"),
         "customer_locale": node.get("customerLocale"),
+        "currency": node.get("currencyCode"),
         "customer": {"first_name": customer.get("firstName"), "last_name": customer.get("lastName"),
                      "email": node.get("email")} if customer else None,
         "line_items": [_line_item(item) for item in line_items],
@@ -49,4 +50,5 @@ def _line_item(item: dict) -> dict:
         "quantity": int(item["quantity"]),
         "current_quantity": current,
         "fulfillable_quantity": min(current, int(item["unfulfilledQuantity"])),
+        "price": ((item.get("originalUnitPriceSet") or {}).get("shopMoney") or {}).get("amount"),
     }
