@@ -142,7 +142,10 @@ def test_data_request_exports_that_customers_data_and_nobody_elses(runtime, fake
     lines = [line for o in export["orders"] for line in o["lines"]]
     assert sum(line["backorder"]["quantity"] for line in lines if line["backorder"]) == 2
     assert all(line["backorder"]["promised_ship_date"] for line in lines if line["backorder"])
-    assert [(e["recipient"], e["subject"]) for e in export["emails"]] == [(ALICE, "News about your order, alice")]
+    # Her delay notice and the backorder confirmations the order handler queued: hers, nobody else's.
+    assert {e["recipient"] for e in export["emails"]} == {ALICE}
+    assert (ALICE, "News about your order, alice") in [(e["recipient"], e["subject"]) for e in export["emails"]]
+    assert sorted(e["kind"] for e in export["emails"]) == ["confirmation", "confirmation", "delay"]
     assert export["webhook_payloads"] and {str(p["payload"]["id"]) for p in export["webhook_payloads"]} == set(
         store["orders"]["alice"])
     text = json.dumps(export)
@@ -166,6 +169,7 @@ def test_data_request_for_a_customer_the_app_never_saw_records_an_empty_export(r
     with runtime.db.session() as s:  # forget Zed's order: the app holds nothing about them
         s.query(Order).filter(Order.email == "zed@example.com").delete()
         s.query(WebhookEvent).filter(WebhookEvent.body.contains("zed@example.com")).delete()
+        s.query(Notification).filter(Notification.recipient == "zed@example.com").delete()
     assert fake_shopify.request_customer_data(OTHER, "zed@example.com") == 200
     drain(runtime)
     [record] = _requests(runtime)
@@ -219,7 +223,8 @@ def test_redact_erases_that_customers_data_only_and_keeps_anonymous_counts(runti
     assert export.export == {"redacted": True, "orders": 2} and export.customer_ref == _digest(ALICE)
     [record] = _requests(runtime, "customers/redact")
     assert record.customer_ref == _digest(ALICE) and ALICE not in json.dumps(record.export)
-    assert record.export["erased"] == {"orders": 2, "emails": 1, "data_exports": 1,
+    # Emails: her delay notice and the two backorder confirmations.
+    assert record.export["erased"] == {"orders": 2, "emails": 3, "data_exports": 1,
                                        "webhook_events": len(redacted) - 1,  # not counting its own
                                        "error_messages": 0}
     # The same person in another shop is that shop's request to make.
