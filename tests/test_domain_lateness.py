@@ -141,3 +141,29 @@ def test_noise_is_not_a_trend():
         records.append(LatenessRecord("H", promised, promised + timedelta(days=late)))
     model = LatenessModel.fit([r for r in records if r.received <= TODAY], TODAY)
     assert model.trends.get("H", 0.0) == 0.0
+
+
+def test_counted_records_fit_like_the_lines_one_by_one():
+    """(supplier, promised, received, count), as a GROUP BY gives them, is the same history."""
+    from collections import Counter
+
+    rng = random.Random(13)
+    lines = []
+    for po in range(400):  # purchase orders of several lines, each PO with one promise and receipt
+        supplier = f"s{po % 9}"
+        promised = TODAY - timedelta(days=rng.randrange(-20, 300))
+        late = round(rng.gauss(2 + po % 9, 2 + po % 3)) + (po % 9 == 4) * (300 - (TODAY - promised).days) // 30
+        received = promised + timedelta(days=late)
+        for _ in range(rng.randint(1, 12)):
+            lines.append(LatenessRecord(supplier, promised, received if received < TODAY else None))
+    grouped = [(s, p, r, n) for (s, p, r), n in Counter(lines).items()]
+    assert len(grouped) < len(lines) / 3
+    one_by_one, counted = LatenessModel.fit(lines, TODAY), LatenessModel.fit(grouped, TODAY)
+    assert counted.prior_strength == pytest.approx(one_by_one.prior_strength)
+    assert counted.trends.keys() == one_by_one.trends.keys() and one_by_one.trends
+    for supplier in [f"s{i}" for i in range(9)] + ["unknown"]:
+        assert counted.weights.get(supplier) == pytest.approx(one_by_one.weights.get(supplier))
+        assert counted.trends.get(supplier) == pytest.approx(one_by_one.trends.get(supplier))
+        for due_in in (None, 40, 7, 0, -5, -30):
+            assert counted.distribution(supplier, due_in_days=due_in) == \
+                one_by_one.distribution(supplier, due_in_days=due_in)

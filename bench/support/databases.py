@@ -21,8 +21,10 @@ def _libpq(url: str) -> str:
 
 
 @contextmanager
-def throwaway_database(kind: str, workdir: Path, admin_url: str | None = None) -> Iterator[str]:
-    """Yield a migrated database URL (SQLAlchemy form); the database is dropped afterwards."""
+def throwaway_database(kind: str, workdir: Path, admin_url: str | None = None,
+                       prefix: str = "bench_ingest") -> Iterator[str]:
+    """Yield a migrated database URL (SQLAlchemy form); the database is dropped afterwards.
+    PostgreSQL: `<prefix>_<pid>_<hex>` on the admin URL's server."""
     if kind == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="sqlite-", dir=workdir))
         try:
@@ -35,7 +37,7 @@ def throwaway_database(kind: str, workdir: Path, admin_url: str | None = None) -
     if kind != "postgresql":
         raise ValueError(f"unknown database kind {kind!r}")
     admin_url = _libpq(admin_url or os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL))
-    name = f"bench_ingest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
     try:
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -172,16 +172,21 @@ class LatenessModel:
             half_life_days: float | None = 180.0, trend: bool = True) -> LatenessModel:
         """Learn from history records (supplier_key, promised, received or None) as of `today`.
 
+        A record may carry a fourth element, a count: that many identical PO lines (what a
+        GROUP BY supplier, promised, received over the purchase-order lines gives). The fit is
+        the same as with the lines one by one, without building each of them.
         `prior_strength` k: None estimates it from the history (see `credibility_strength`).
         A record received after `today` counts as open: the model knows only the past.
         """
-        observations: dict[Hashable, list[tuple[int, int, float, bool]]] = {}
+        observations: dict[Hashable, list[tuple[int, int, float, bool, float]]] = {}
         pool_events: dict[float, float] = {}
         pool_censored: dict[float, float] = {}
         weights: dict[Hashable, float] = {}
         now = today.toordinal()
-        for supplier_key, promised, received in records:
-            if promised is None:
+        for record in records:
+            supplier_key, promised, received = record[0], record[1], record[2]
+            count = record[3] if len(record) > 3 else 1
+            if promised is None or count <= 0:
                 continue
             if received is None or received > today:  # still open as of today
                 days, weight, received_ = (today - promised).days, 1.0, False
@@ -191,11 +196,12 @@ class LatenessModel:
                 age = (today - received).days
                 weight = 0.5 ** (age / half_life_days) if half_life_days else 1.0
                 informative = True
-            observations.setdefault(supplier_key, []).append((promised.toordinal(), days, weight, received_))
+            observations.setdefault(supplier_key, []).append((promised.toordinal(), days, weight, received_, count))
+            mass = weight * count
             target = pool_events if received_ else pool_censored
-            target[days] = target.get(days, 0.0) + weight
+            target[days] = target.get(days, 0.0) + mass
             if informative:
-                weights[supplier_key] = weights.get(supplier_key, 0.0) + weight
+                weights[supplier_key] = weights.get(supplier_key, 0.0) + mass
         pool = KaplanMeier(pool_events, pool_censored) if pool_events else None
         suppliers = {}
         trends = {}
@@ -207,12 +213,13 @@ class LatenessModel:
             events: dict[float, float] = {}
             censored: dict[float, float] = {}
             plain: dict[int, float] = {}
-            for when, days, weight, received_ in rows:
+            for when, days, weight, received_, count in rows:
                 value = days + slope * (now - when) if slope else days
+                mass = weight * count
                 target = events if received_ else censored
-                target[value] = target.get(value, 0.0) + weight
+                target[value] = target.get(value, 0.0) + mass
                 if received_:
-                    plain[days] = plain.get(days, 0.0) + weight
+                    plain[days] = plain.get(days, 0.0) + mass
             suppliers[key] = KaplanMeier(events, censored, tail=pool)
             raw_events.append(plain)
         if prior_strength is None:
@@ -313,23 +320,24 @@ def credibility_strength(histories: Iterable[dict[int, float]], default: float =
     return min(100.0, max(1.0, within / between))
 
 
-def trend_slope(rows: list[tuple[int, float, float, bool]]) -> float:
+def trend_slope(rows: list[tuple]) -> float:
     """Days late per day of promise date, by weighted least squares on the receipts of
-    (promise ordinal, days late, weight, received) rows; shrunk by (1 - (gate * se / slope)^2)+
+    (promise ordinal, days late, weight, received[, count]) rows; shrunk by (1 - (gate * se / slope)^2)+
     so that a slope within two standard errors of zero is zero, and a clear one nearly intact.
-    Open lines are left out: a trend is about when things came."""
-    points = [(when, days, weight) for when, days, weight, received in rows if received]
-    total = sum(w for _, _, w in points)
-    if len(points) < 5 or total <= 0:
+    Open lines are left out: a trend is about when things came. A count stands for that many
+    identical rows."""
+    points = [(row[0], row[1], row[2], row[4] if len(row) > 4 else 1) for row in rows if row[3]]
+    total = sum(w * c for _, _, w, c in points)
+    if sum(c for _, _, _, c in points) < 5 or total <= 0:
         return 0.0
-    mean_t = sum(t * w for t, _, w in points) / total
-    mean_y = sum(y * w for _, y, w in points) / total
-    sxx = sum(w * (t - mean_t) ** 2 for t, _, w in points)
-    n_eff = total * total / sum(w * w for _, _, w in points)  # recency weights are not counts
+    mean_t = sum(t * w * c for t, _, w, c in points) / total
+    mean_y = sum(y * w * c for _, y, w, c in points) / total
+    sxx = sum(w * c * (t - mean_t) ** 2 for t, _, w, c in points)
+    n_eff = total * total / sum(w * w * c for _, _, w, c in points)  # recency weights are not counts
     if sxx <= 0 or n_eff <= 3:
         return 0.0
-    slope = sum(w * (t - mean_t) * (y - mean_y) for t, y, w in points) / sxx
-    residual = sum(w * (y - mean_y - slope * (t - mean_t)) ** 2 for t, y, w in points) / total
+    slope = sum(w * c * (t - mean_t) * (y - mean_y) for t, y, w, c in points) / sxx
+    residual = sum(w * c * (y - mean_y - slope * (t - mean_t)) ** 2 for t, y, w, c in points) / total
     se2 = residual * n_eff / (n_eff - 2) / (sxx * n_eff / total)
     if slope == 0:
         return 0.0

@@ -20,40 +20,31 @@ database and writes its answer back:
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Iterable
 
-from sqlalchemy import and_, bindparam, func, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, select, true
 from sqlalchemy.orm import Session
 
-from plugin.db.models import (
-    Backorder,
-    BackorderEvent,
-    Order,
-    OrderLine,
-    Shop,
-    Supplier,
-    SupplierSku,
-    SupplyLine,
-    SyncRun,
-    Variant,
-)
+from plugin.db.models import Backorder, Shop, Variant
 from plugin.domain.allocation import STOCK, BackorderLine, OnHand, SupplyLot
 from plugin.domain.backorders import platform_sequence
-from plugin.domain.eta import DELAY, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, detect_events
+from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, \
+    detect_events
 from plugin.domain.lateness import LatenessModel
+from plugin.eta.bulk import PROMISED, STATUS, SUPPLIER, BulkSql, read_snapshot
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("open", "ready")
 INCOMING = ("ordered", "shipped")  # received lots are in the platform's stock already
-IN_CHUNK = 500  # ids per IN (...) list
-DEFAULT_BATCH_SKUS = 2000
+DEFAULT_BATCH_SKUS = 10_000  # ~100k lines on average: fewer, bigger writes; ~250 MB per batch
 
 Progress = Callable[[int, int], None]
 
@@ -108,7 +99,15 @@ class ShopPolicy:
 
 def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | None = None,
                    batch_skus: int = DEFAULT_BATCH_SKUS, progress: Progress | None = None) -> RecomputeCounts:
-    """Recompute the shop's dirty SKUs (every SKU with open backorders when `full`)."""
+    """Recompute the shop's dirty SKUs (every SKU with open backorders when `full`).
+
+    Each batch is read in a snapshot that locks nothing (`read_snapshot`), computed, and written
+    in a transaction of its own. On PostgreSQL the batches are pipelined: while the server
+    works on one batch's writes (a worker thread waiting on a few big statements), the next
+    batch is read and computed here; one write at a time, in order, two batches in memory at most.
+    SQLite has one writer and its driver takes the GIL back for every row it writes, so there
+    the batches simply follow each other.
+    """
     today = today or utcnow().date()
     with runtime.db.shop_session(shop_id) as session:
         shop = session.get(Shop, shop_id)
@@ -121,16 +120,36 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
         return counts
     lateness = lateness_model(runtime, shop_id, today)
     done = 0
-    for start in range(0, len(skus), batch_skus):
-        batch = skus[start:start + batch_skus]
+
+    def write(inputs: Inputs, plan: Plan) -> RecomputeCounts:
         with runtime.db.shop_session(shop_id) as session:
-            inputs = _read_inputs(session, shop_id, batch)
-        plan = _plan(inputs, policy, lateness, today)
-        with runtime.db.shop_session(shop_id) as session:
-            counts.add(_write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False))
-        done += len(batch)
+            return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False)
+
+    def finish(written: Future | RecomputeCounts, size: int) -> None:
+        nonlocal done
+        counts.add(written.result() if isinstance(written, Future) else written)
+        done += size
         if progress is not None:
             progress(done, len(skus))
+
+    pipelined = runtime.db.dialect == "postgresql"
+    with _collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-write") as writer:
+        pending: tuple[Future, int] | None = None
+        for start in range(0, len(skus), batch_skus):
+            batch = skus[start:start + batch_skus]
+            with read_snapshot(runtime.db, shop_id) as sql:
+                inputs = _read_batch(sql, batch)
+            plan = _plan(inputs, policy, lateness, today)
+            if pending is not None:
+                finish(*pending)
+                pending = None
+            if pipelined:
+                pending = (writer.submit(write, inputs, plan), len(batch))
+            else:
+                finish(write(inputs, plan), len(batch))
+            del inputs, plan
+        if pending is not None:
+            finish(*pending)
     log.info("etas recomputed", extra={"shop_id": shop_id, "full": full, "counts": counts.as_dict()})
     return counts
 
@@ -146,14 +165,39 @@ def recompute_variants_in_session(runtime, session: Session, shop: Shop, variant
     if not ids:
         return RecomputeCounts()
     session.flush()
-    keys = sorted({_sku_key(variant_id, sku) for variant_id, sku in _chunked_rows(
-        session, lambda chunk: select(Variant.id, Variant.sku).where(Variant.shop_id == shop.id, Variant.id.in_(chunk)),
-        ids)})
+    keys = sorted({_sku_key(variant_id, sku) for variant_id, sku in BulkSql.of(session, shop.id).variant_skus(ids)})
     inputs = _read_inputs(session, shop.id, keys)
     plan = _plan(inputs, ShopPolicy.of(shop), lateness_model(runtime, shop.id, today, session), today)
     counts = _write(session, shop.id, inputs, plan, check_revisions=False, bump_revisions=True)
     session.expire_all()  # the ORM objects the caller holds were changed behind its back
     return counts
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = [0, False]  # recomputes running with the collector paused; was it enabled before?
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while a recompute runs.
+
+    A batch holds hundreds of thousands of rows, lines and answers, and allocating them triggers
+    full collections that walk every one of them again and again (half of the computing time on
+    a million lines); none of them form cycles. Process-wide, so the pauses of concurrent
+    recomputes are counted and the collector comes back with the last one, as it was.
+    """
+    with _gc_lock:
+        if _gc_pauses[0] == 0:
+            _gc_pauses[1] = gc.isenabled()
+            gc.disable()
+        _gc_pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses[0] -= 1
+            if _gc_pauses[0] == 0 and _gc_pauses[1]:
+                gc.enable()
 
 
 # -- lateness, cached per shop --------------------------------------------------------------------
@@ -167,20 +211,19 @@ def lateness_model(runtime, shop_id: int, today: date, session: Session | None =
     Fitting reads every PO line of the shop, too much to repeat for each order webhook, so the
     model is kept per shop and refitted when a sync has run since (every change to supply lines
     goes through a sync run) or the day changes. `session`: read through the caller's
-    transaction (a second one would wait for the caller's write lock on SQLite).
+    transaction (a second one would wait for the caller's write lock on SQLite). The history is
+    read grouped by (supplier, promised, received) with a count: a PO's lines share their dates.
     """
     if session is None:
         with runtime.db.shop_session(shop_id) as own:
             return lateness_model(runtime, shop_id, today, own)
-    marker = session.scalar(select(func.max(SyncRun.id)).where(SyncRun.shop_id == shop_id))
+    sql = BulkSql.of(session, shop_id)
+    marker = sql.latest_sync_run()
     cache = runtime.extras.setdefault("lateness_models", {})
     found = cache.get(shop_id)
     if found is not None and found[0] == (marker, today):
         return found[1]
-    records = session.execute(
-        select(SupplyLine.supplier_id, SupplyLine.promised_date, SupplyLine.received_date).where(
-            SupplyLine.shop_id == shop_id, SupplyLine.status != "cancelled",
-            SupplyLine.promised_date.is_not(None))).all()
+    records = sql.lateness_history()
     model = LatenessModel.fit(records, today) if records else LatenessModel.empty()
     with _lateness_lock:
         cache[shop_id] = ((marker, today), model)
@@ -193,23 +236,29 @@ def lateness_model(runtime, shop_id: int, today: date, session: Session | None =
 class Inputs:
     skus: list[str]
     variants: list[tuple]  # (id, sku key, sellable, revision)
-    lines: list[tuple]  # LINE_COLUMNS, then order id, platform order id, platform line id
+    lines: list[tuple]  # LINE_COLUMNS
     lots: list[SupplyLot]
     sku_suppliers: dict[str, int]
     suppliers: dict[int, SupplierProfile]
+    # Backorder id -> platform (order, line) sequence, for lines of one SKU ordered in the same
+    # instant: the only place the queue needs it (see `_tie_sequences`); other lines sort by time.
+    sequences: dict[int, tuple] = field(default_factory=dict)
     # Backorder id -> the merchant's own ship date (admin "override ETA"): promised instead of
     # the engine's date for as long as it is set (see `_plan`).
     overrides: dict[int, date] = field(default_factory=dict)
+    # Variant id -> (manual ETA, manual lead time in days): the merchant's word for a variant
+    # (admin Products page, `Variant.manual_eta`), applied in `_plan` by `manual_promise`.
+    manual: dict[int, tuple[date | None, int | None]] = field(default_factory=dict)
 
 
 LINE_COLUMNS = (
     Backorder.id, Backorder.variant_id, Backorder.quantity, Backorder.priority, Backorder.ordered_at,
     Backorder.status, Backorder.promised_eta, Backorder.original_eta, Backorder.current_eta,
     Backorder.eta_earliest, Backorder.eta_likely, Backorder.eta_latest, Backorder.covered_by,
-    Backorder.supplier_id, Backorder.promise_version, Backorder.refund_offered_at,
+    Backorder.supplier_id, Backorder.promise_version, Backorder.refund_offered_at, Backorder.order_line_id,
 )
 (L_ID, L_VARIANT, L_QTY, L_PRIORITY, L_ORDERED, L_STATUS, L_PROMISED, L_ORIGINAL, L_CURRENT, L_EARLIEST,
- L_LIKELY, L_LATEST, L_COVERED, L_SUPPLIER, L_VERSION, L_REFUND, L_ORDER, L_PLATFORM_ORDER, L_PLATFORM_LINE) = range(19)
+ L_LIKELY, L_LATEST, L_COVERED, L_SUPPLIER, L_VERSION, L_REFUND, L_ORDER_LINE) = range(17)
 
 
 def _sku_key(variant_id: int, sku: str | None) -> str:
@@ -218,69 +267,113 @@ def _sku_key(variant_id: int, sku: str | None) -> str:
 
 
 def _target_skus(session: Session, shop_id: int, full: bool) -> list[str]:
-    condition = Variant.eta_dirty == true()
-    if full:
-        active = select(Backorder.variant_id).where(Backorder.shop_id == shop_id, Backorder.status.in_(ACTIVE))
-        condition = or_(condition, Variant.id.in_(active))
-    rows = session.execute(select(Variant.id, Variant.sku).where(Variant.shop_id == shop_id, condition)).all()
+    rows = BulkSql.of(session, shop_id).target_variants(full)
     return sorted({_sku_key(variant_id, sku) for variant_id, sku in rows})
 
 
-def _chunked_rows(session: Session, make_query, values: Sequence, size: int = IN_CHUNK) -> list[tuple]:
-    rows: list[tuple] = []
-    for start in range(0, len(values), size):
-        rows.extend(session.execute(make_query(values[start:start + size])).all())
-    return rows
-
-
 def _read_inputs(session: Session, shop_id: int, skus: list[str]) -> Inputs:
+    return _read_batch(BulkSql.of(session, shop_id), skus)
+
+
+def _read_batch(sql: BulkSql, skus: list[str]) -> Inputs:
     named = [sku for sku in skus if not sku.startswith("\x00")]
     unnamed = [int(sku.rsplit(":", 1)[1]) for sku in skus if sku.startswith("\x00")]
-    variant_columns = (Variant.id, Variant.sku, Variant.sellable_quantity, Variant.eta_revision)
-    variants = _chunked_rows(session, lambda chunk: select(*variant_columns).where(
-        Variant.shop_id == shop_id, Variant.sku.in_(chunk)), named)
-    variants += _chunked_rows(session, lambda chunk: select(*variant_columns).where(
-        Variant.shop_id == shop_id, Variant.id.in_(chunk), Variant.sku.is_(None)), unnamed)
-    variants = [(vid, _sku_key(vid, sku), sellable, revision) for vid, sku, sellable, revision in variants]
-    variant_ids = sorted(row[0] for row in variants)
-    lines = _chunked_rows(session, lambda chunk: select(
-        *LINE_COLUMNS, OrderLine.order_id, Order.platform_order_id, OrderLine.platform_line_id)
-        .join(OrderLine, OrderLine.id == Backorder.order_line_id).join(Order, Order.id == OrderLine.order_id)
-        .where(Backorder.shop_id == shop_id, Backorder.status.in_(ACTIVE), Backorder.variant_id.in_(chunk)),
-        variant_ids)
-    lots = [SupplyLot(lot_id, sku, location, quantity, expected, supplier_id, status)
-            for lot_id, sku, location, quantity, expected, supplier_id, status in _chunked_rows(
-                session, lambda chunk: select(SupplyLine.id, SupplyLine.sku, SupplyLine.location, SupplyLine.quantity,
-                                              SupplyLine.expected_date, SupplyLine.supplier_id, SupplyLine.status)
-                .where(SupplyLine.shop_id == shop_id, SupplyLine.sku.in_(chunk), SupplyLine.status.in_(INCOMING)),
-                named)]
-    suppliers = {sid: SupplierProfile(sid, lead, spread, handling) for sid, lead, spread, handling, active in
-                 session.execute(select(Supplier.id, Supplier.lead_time_days, Supplier.lead_time_spread_days,
-                                        Supplier.handling_days, Supplier.active).where(Supplier.shop_id == shop_id))
-                 if active}
+    variants = [(vid, _sku_key(vid, sku), sellable, revision)
+                for vid, sku, sellable, revision in sql.variants(named, unnamed)]
+    lines = sql.lines(sorted(row[0] for row in variants))
+    lots = [SupplyLot(*row) for row in sql.lots(named)]
+    suppliers = {sid: SupplierProfile(sid, lead, spread, handling)
+                 for sid, lead, spread, handling, active in sql.suppliers() if active}
     sku_suppliers: dict[str, int] = {}
-    ranked = sorted(_chunked_rows(session, lambda chunk: select(SupplierSku.sku, SupplierSku.role, SupplierSku.supplier_id)
-                                  .where(SupplierSku.shop_id == shop_id, SupplierSku.sku.in_(chunk)), named),
-                    key=lambda row: (row[1] != "primary", row[2]))
+    ranked = sorted(sql.supplier_skus(named), key=lambda row: (row[1] != "primary", row[2]))
     for sku, _role, supplier_id in ranked:  # the primary supplier first; substitutes only without one
         if supplier_id in suppliers:
             sku_suppliers.setdefault(sku, supplier_id)
-    # The merchant's ETA overrides; few lines have one (the partial index ix_backorders_overridden).
-    overrides = dict(_chunked_rows(session, lambda chunk: select(Backorder.id, Backorder.eta_override).where(
-        Backorder.shop_id == shop_id, Backorder.eta_override.is_not(None), Backorder.status.in_(ACTIVE),
-        Backorder.variant_id.in_(chunk)), variant_ids))
-    return Inputs(skus, variants, lines, lots, sku_suppliers, suppliers, overrides)
+    return Inputs(skus, variants, lines, lots, sku_suppliers, suppliers, _tie_sequences(sql, variants, lines),
+                  overrides=_overrides(sql, sorted(row[0] for row in variants)),
+                  manual=_manual_etas(sql, sorted(row[0] for row in variants)))
+
+
+def _manual_etas(sql: BulkSql, variant_ids: list[int]) -> dict[int, tuple[date | None, int | None]]:
+    """The merchant's manual ETA / lead time of these variants (few have one)."""
+    if not variant_ids:
+        return {}
+    rows = sql._all(f"SELECT id, manual_eta, manual_lead_time_days FROM variants WHERE shop_id = {sql.p} "
+                    f"AND (manual_eta IS NOT NULL OR manual_lead_time_days IS NOT NULL) AND {sql._in('id')}",
+                    (sql.shop_id, sql._list(variant_ids)))
+    return {vid: (day if day is None or isinstance(day, date) else date.fromisoformat(day), lead)
+            for vid, day, lead in rows}
+
+
+def manual_promise(manual: tuple[date | None, int | None], covered_by: str, today: date) -> date | None:
+    """The date the merchant's word for a variant gives a line not covered by stock, or None.
+
+    A manual ETA is promised while its day has not passed (a passed one gives the engine back
+    its say); a manual lead time stands in for the supplier's when nothing is on order for the
+    line (covered by lead time): it ships that many days from today.
+    """
+    day, lead_days = manual
+    if covered_by == STOCK:
+        return None
+    if day is not None and day >= today:
+        return day
+    if lead_days is not None and covered_by == LEAD_TIME:
+        return today + timedelta(days=lead_days)
+    return None
+
+
+def _overrides(sql: BulkSql, variant_ids: list[int]) -> dict[int, date]:
+    """The merchant's ETA overrides of these variants' waiting lines. Few lines have one, so the
+    partial index ix_backorders_overridden finds them without reading the batch's lines again."""
+    if not variant_ids:
+        return {}
+    rows = sql._all(f"SELECT id, eta_override FROM backorders WHERE shop_id = {sql.p} AND eta_override IS NOT NULL "
+                    f"AND status IN ('open', 'ready') AND {sql._in('variant_id')}", (sql.shop_id, sql._list(variant_ids)))
+    return {line_id: day if isinstance(day, date) else date.fromisoformat(day) for line_id, day in rows}
+
+
+def _tie_sequences(sql: BulkSql, variants: list[tuple], lines: list[tuple]) -> dict[int, tuple]:
+    """Platform sequences of the lines that share a SKU and an order time with another line.
+
+    The queue is ordered by (priority, ordered_at, platform order and line number, id); the
+    platform numbers only decide between lines ordered in the same instant, so they are read
+    (from order_lines and orders) for those lines alone, not joined for every line.
+    """
+    sku_of = {vid: key for vid, key, _, _ in variants}
+    first: dict[tuple, tuple] = {}
+    tied: list[tuple] = []
+    for row in lines:
+        slot = (sku_of.get(row[L_VARIANT]), row[L_ORDERED])
+        other = first.setdefault(slot, row)
+        if other is not row:
+            tied.append(row)
+            tied.append(other)
+    if not tied:
+        return {}
+    platform = sql.platform_ids(row[L_ORDER_LINE] for row in tied)
+    sequences = {}
+    for row in tied:
+        ids = platform.get(row[L_ORDER_LINE])
+        if ids is not None:
+            sequences[row[L_ID]] = platform_sequence(*ids)
+    return sequences
 
 
 # -- computing ------------------------------------------------------------------------------------
 
 @dataclass
 class Plan:
-    updates: list[dict]
-    events: list[dict]
-    orders: set[int]
+    # (id, status, promised, original, current, earliest, likely, latest, covered_by, supplier id,
+    #  promise version, refund offered at): only lines whose stored values change
+    updates: list[tuple]
+    events: list[tuple]  # (backorder id, kind, promise version, old date, new date)
+    marked_lines: set[int]  # order lines whose shown ETA or status changed: their orders get marks_dirty
     lines: int
     counts: dict[str, int]
+    now: datetime = field(default_factory=lambda: utcnow())
+    # Line id -> which of its indexed columns change (bulk.STATUS | PROMISED | SUPPLIER), for the
+    # lines in `updates` where any does: SQLite rewrites an index for every column named in SET.
+    indexed_changes: dict[int, int] = field(default_factory=dict)
 
 
 def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: date) -> Plan:
@@ -291,16 +384,19 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
         free[key] = free.get(key, 0) + sellable
     lines: list[BackorderLine] = []
     by_id: dict[int, tuple] = {}
+    sequence = inputs.sequences.get
+    free_get, add = free.get, lines.append
     for row in inputs.lines:
         key = sku_of.get(row[L_VARIANT])
-        if key is None or row[L_QTY] <= 0:
+        quantity = row[L_QTY]
+        if key is None or quantity <= 0:
             continue
         # Stock not yet claimed by backorder lines: "available" (already net of every open order)
         # plus the units of the lines we are placing, which that figure has subtracted.
-        free[key] = free.get(key, 0) + row[L_QTY]
-        by_id[row[L_ID]] = row
-        lines.append(BackorderLine(row[L_ID], key, None, row[L_ORDERED], row[L_QTY], row[L_PRIORITY],
-                                   platform_sequence(row[L_PLATFORM_ORDER], row[L_PLATFORM_LINE])))
+        free[key] = free_get(key, 0) + quantity
+        line_id = row[L_ID]
+        by_id[line_id] = row
+        add(BackorderLine(line_id, key, None, row[L_ORDERED], quantity, row[L_PRIORITY], sequence(line_id, ())))
     on_hand = [OnHand(key, None, units) for key, units in free.items() if units > 0]
     estimator = EtaEstimator(today=today, lateness=lateness, suppliers=inputs.suppliers,
                              sku_suppliers=inputs.sku_suppliers,
@@ -308,6 +404,12 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
                                                               handling_days=0),
                              promise_quantile=policy.promise_quantile)
     etas = estimator.promise(lines, on_hand, inputs.lots)
+    if inputs.manual:  # the merchant's date or lead time for a variant: the whole range is that day
+        for line_id, eta in etas.items():
+            manual = inputs.manual.get(by_id[line_id][L_VARIANT])
+            day = manual_promise(manual, eta.covered_by, today) if manual is not None else None
+            if day is not None:
+                etas[line_id] = eta._replace(earliest=day, likely=day, latest=day, promise=day)
     for line_id, day in inputs.overrides.items():  # the merchant's date is the promise while it is set
         if line_id in etas:
             etas[line_id] = etas[line_id]._replace(promise=day)
@@ -330,94 +432,66 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
         found.setdefault(event.key, []).append(event)
 
     now = utcnow()
-    updates, events, orders = [], [], set()
+    updates, events, marked, indexed = [], [], set(), {}
     counts = {DELAY: 0, REFUND_OFFER: 0, READY: 0}
+    happened_to = found.get
     for line_id, eta in etas.items():
         row = by_id[line_id]
-        status = "ready" if eta.covered_by == STOCK else "open"
-        promised = row[L_PROMISED] or eta.promise
+        covered, current = eta.covered_by, eta.promise
+        status = "ready" if covered == STOCK else "open"
+        promised = row[L_PROMISED] or current
         original = row[L_ORIGINAL] or promised
         version, refund_at = row[L_VERSION], row[L_REFUND]
-        happened = found.get(line_id, ())
-        for event in happened:
-            if event.kind == DELAY:
-                promised, version = event.new, version + 1
-        for event in happened:
-            if event.kind == REFUND_OFFER:
-                refund_at = now
-            counts[event.kind] += 1
-            events.append({"backorder_id": line_id, "kind": event.kind, "promise_version": version,
-                           "old_date": event.old, "new_date": event.new})
-        new = (status, promised, original, eta.promise, eta.earliest, eta.likely, eta.latest, eta.covered_by,
+        happened = happened_to(line_id)
+        if happened:
+            for event in happened:
+                if event.kind == DELAY:
+                    promised, version = event.new, version + 1
+            for event in happened:
+                if event.kind == REFUND_OFFER:
+                    refund_at = now
+                counts[event.kind] += 1
+                events.append((line_id, event.kind, version, event.old, event.new))
+        new = (status, promised, original, current, eta.earliest, eta.likely, eta.latest, covered,
                eta.supplier_key, version, refund_at)
-        old = (row[L_STATUS], row[L_PROMISED], row[L_ORIGINAL], row[L_CURRENT], row[L_EARLIEST], row[L_LIKELY],
-               row[L_LATEST], row[L_COVERED], row[L_SUPPLIER], row[L_VERSION], row[L_REFUND])
-        if new == old:
+        if new == row[L_STATUS:L_REFUND + 1]:
             continue
-        updates.append({"b_id": line_id, "b_status": status, "b_promised": promised, "b_original": original,
-                        "b_current": eta.promise, "b_earliest": eta.earliest, "b_likely": eta.likely,
-                        "b_latest": eta.latest, "b_covered": eta.covered_by, "b_supplier": eta.supplier_key,
-                        "b_version": version, "b_refund": refund_at, "b_at": now})
-        if status != row[L_STATUS] or eta.promise != row[L_CURRENT]:
-            orders.add(row[L_ORDER])  # what the store shows (tag, line ETAs) changed
-    return Plan(updates, events, orders, len(lines), counts)
+        updates.append((line_id, *new))
+        bits = ((status != row[L_STATUS]) * STATUS | (promised != row[L_PROMISED]) * PROMISED
+                | (eta.supplier_key != row[L_SUPPLIER]) * SUPPLIER)
+        if bits:
+            indexed[line_id] = bits
+        if bits & STATUS or current != row[L_CURRENT]:
+            marked.add(row[L_ORDER_LINE])  # what the store shows (tag, line ETAs) changed
+    return Plan(updates, events, marked, len(lines), counts, now, indexed)
 
 
 # -- writing --------------------------------------------------------------------------------------
 
-_UPDATE_BACKORDER = (
-    update(Backorder.__table__)
-    .where(Backorder.__table__.c.id == bindparam("b_id"), Backorder.__table__.c.shop_id == bindparam("b_shop"))
-    .values(status=bindparam("b_status"), promised_eta=bindparam("b_promised"), original_eta=bindparam("b_original"),
-            current_eta=bindparam("b_current"), eta_earliest=bindparam("b_earliest"),
-            eta_likely=bindparam("b_likely"), eta_latest=bindparam("b_latest"), covered_by=bindparam("b_covered"),
-            supplier_id=bindparam("b_supplier"), promise_version=bindparam("b_version"),
-            refund_offered_at=bindparam("b_refund"), eta_computed_at=bindparam("b_at"), updated_at=bindparam("b_at"))
-)
-
-
 def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_revisions: bool,
            bump_revisions: bool) -> RecomputeCounts:
-    conn = session.connection()
+    sql = BulkSql.of(session, shop_id)
     counts = RecomputeCounts(skus=len(inputs.skus), lines=plan.lines)
     variant_ids = sorted(vid for vid, _, _, _ in inputs.variants)
     if check_revisions and variant_ids:
-        query = select(Variant.id, Variant.eta_revision)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        current = dict(_chunked_rows(session, lambda chunk: query.where(
-            Variant.shop_id == shop_id, Variant.id.in_(chunk)).order_by(Variant.id), variant_ids))
+        current = sql.revisions(variant_ids, lock=True)
         stale_skus = {key for vid, key, _, revision in inputs.variants if current.get(vid) != revision}
         if stale_skus:
             # Someone changed these SKUs' inputs after we read them: drop our answer for them.
             counts.skipped_skus = len(stale_skus)
             keep = {vid for vid, key, _, _ in inputs.variants if key not in stale_skus}
-            sku_ok = {row[L_ID] for row in inputs.lines if row[L_VARIANT] in keep}
-            plan = Plan([u for u in plan.updates if u["b_id"] in sku_ok],
-                        [e for e in plan.events if e["backorder_id"] in sku_ok],
-                        {row[L_ORDER] for row in inputs.lines if row[L_ID] in sku_ok and row[L_ORDER] in plan.orders},
-                        plan.lines, _recount(plan.events, sku_ok))
+            kept_rows = [row for row in inputs.lines if row[L_VARIANT] in keep]
+            sku_ok = {row[L_ID] for row in kept_rows}
+            plan = Plan([u for u in plan.updates if u[0] in sku_ok], [e for e in plan.events if e[0] in sku_ok],
+                        {row[L_ORDER_LINE] for row in kept_rows if row[L_ORDER_LINE] in plan.marked_lines},
+                        plan.lines, _recount(plan.events, sku_ok), plan.now,
+                        {k: v for k, v in plan.indexed_changes.items() if k in sku_ok})
             variant_ids = sorted(keep)
-    if plan.updates:
-        conn.execute(_UPDATE_BACKORDER, [dict(item, b_shop=shop_id) for item in plan.updates])
-    if plan.events:
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        now = utcnow()
-        conn.execute(insert(BackorderEvent.__table__).on_conflict_do_nothing(
-            index_elements=["backorder_id", "kind", "promise_version"]),
-            [dict(item, shop_id=shop_id, created_at=now) for item in plan.events])
-    orders = sorted(plan.orders)
-    for start in range(0, len(orders), IN_CHUNK):
-        conn.execute(update(Order.__table__).where(Order.__table__.c.shop_id == shop_id,
-                                                   Order.__table__.c.id.in_(orders[start:start + IN_CHUNK]))
-                     .values(marks_dirty=True))
-    table = Variant.__table__
-    values = {"eta_dirty": False}
-    if bump_revisions:
-        values["eta_revision"] = table.c.eta_revision + 1
-    for start in range(0, len(variant_ids), IN_CHUNK):
-        conn.execute(update(table).where(table.c.shop_id == shop_id,
-                                         table.c.id.in_(variant_ids[start:start + IN_CHUNK])).values(**values))
+    sql.update_lines(plan.updates, plan.now, plan.indexed_changes)
+    sql.insert_events(plan.events, plan.now)
+    orders = sorted(set(sql.order_ids(plan.marked_lines).values()))
+    sql.mark_orders(orders, plan.now)
+    sql.settle_variants(variant_ids, plan.now, bump_revisions=bump_revisions)
     counts.changed = len(plan.updates)
     counts.orders_marked = len(orders)
     if bump_revisions:
@@ -426,11 +500,11 @@ def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_
     return counts
 
 
-def _recount(events: list[dict], keep: set[int]) -> dict[str, int]:
+def _recount(events: list[tuple], keep: set[int]) -> dict[str, int]:
     counts = {DELAY: 0, REFUND_OFFER: 0, READY: 0}
     for event in events:
-        if event["backorder_id"] in keep:
-            counts[event["kind"]] += 1
+        if event[0] in keep:
+            counts[event[1]] += 1
     return counts
 
 

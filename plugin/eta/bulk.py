@@ -1,0 +1,374 @@
+"""The recompute's reads and writes, in plain SQL on the session's own connection.
+
+Why not the ORM or Core here: a full recompute of a big shop reads and writes a million rows, and
+SQLAlchemy's per-value type processing, per-row parameter dicts and, on PostgreSQL, one UPDATE
+statement per row cost several times more than the computing. So these statements go to the
+driver directly, in the caller's transaction (`session.connection()`), and:
+
+* every statement names `shop_id` on every table it touches: the shop scoping the ORM session
+  adds (`Database.shop_session`) does not apply to driver-level SQL, so it is written out;
+* values are converted exactly as the column types do: SQLite stores dates as ISO text and
+  timestamps as naive-UTC text with microseconds (SQLAlchemy's formats; `UTCDateTime`), booleans
+  as 0/1; PostgreSQL's driver adapts dates and aware datetimes itself;
+* id and SKU lists are one parameter (PostgreSQL `= ANY(array)`, SQLite `IN (SELECT value FROM
+  json_each(?))`), not thousands of placeholders;
+* PostgreSQL writes line updates with COPY into a temporary table and one `UPDATE ... FROM`.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from typing import Iterable, Iterator, Sequence
+
+from sqlalchemy.orm import Session
+
+ACTIVE_SQL = "('open', 'ready')"
+# Indexed columns of backorders that a recompute writes, as bits of Plan.indexed_changes.
+STATUS, PROMISED, SUPPLIER = 1, 2, 4
+_INDEXED = ((STATUS, "status"), (PROMISED, "promised_eta"), (SUPPLIER, "supplier_id"))
+_PLAIN = ("original_eta", "current_eta", "eta_earliest", "eta_likely", "eta_latest", "covered_by", "promise_version",
+          "refund_offered_at", "eta_computed_at", "updated_at")
+INCOMING_SQL = "('ordered', 'shipped')"
+_day = date.fromisoformat
+_timestamp = datetime.fromisoformat
+_UTC = timezone.utc
+
+
+class _Days(dict):
+    """ISO text -> date, each distinct day parsed once (a batch holds a few hundred distinct days
+    in millions of cells; lookups are cheaper than calls, and equal days share one object)."""
+
+    def __missing__(self, text):
+        day = self[text] = _day(text)
+        return day
+
+
+class _IsoDays(dict):
+    """date -> ISO text, the other way round."""
+
+    def __missing__(self, day):
+        text = self[day] = day.isoformat()
+        return text
+
+
+def _sqlite_day(value):
+    return None if value is None else _day(value)
+
+
+def _sqlite_ts(value):
+    if value is None:
+        return None
+    try:
+        return _timestamp(value + "+00:00")  # stored naive UTC (much faster than .replace(tzinfo=))
+    except ValueError:
+        parsed = _timestamp(value)
+        return parsed.replace(tzinfo=_UTC) if parsed.tzinfo is None else parsed.astimezone(_UTC)
+
+
+def _sqlite_day_out(value: date | None):
+    return None if value is None else value.isoformat()
+
+
+def _sqlite_ts_out(value: datetime | None):
+    if value is None:
+        return None
+    return value.astimezone(_UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+class BulkSql:
+    """Driver-level statements of one shop on one DBAPI connection, in its current transaction."""
+
+    def __init__(self, dbapi, postgres: bool, shop_id: int):
+        self.dbapi = dbapi
+        self.postgres = postgres
+        self.shop_id = shop_id
+        self.p = "%s" if postgres else "?"
+
+    @classmethod
+    def of(cls, session: Session, shop_id: int) -> BulkSql:
+        """On the session's connection, inside its transaction (begun if it was not)."""
+        connection = session.connection()
+        return cls(connection.connection.driver_connection, connection.dialect.name == "postgresql", shop_id)
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _in(self, column: str) -> str:
+        return f"{column} = ANY(%s)" if self.postgres else f"{column} IN (SELECT value FROM json_each(?))"
+
+    def _list(self, values: Iterable):
+        values = list(values)
+        return values if self.postgres else json.dumps(values)
+
+    def _all(self, sql: str, params: Sequence) -> list[tuple]:
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def _run(self, sql: str, params: Sequence) -> int:
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def _true(self, column: str) -> str:
+        return column if self.postgres else f"{column} = 1"
+
+    def _false(self, column: str) -> str:
+        return f"NOT {column}" if self.postgres else f"{column} = 0"
+
+    def _ts_out(self, value: datetime):
+        return value if self.postgres else _sqlite_ts_out(value)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def target_variants(self, full: bool) -> list[tuple]:
+        """(id, sku) of dirty variants, plus (full) every variant with an open or ready line."""
+        p = self.p
+        condition = self._true("v.eta_dirty")
+        if full:
+            condition = (f"({condition} OR EXISTS (SELECT 1 FROM backorders b WHERE b.shop_id = {p} "
+                         f"AND b.variant_id = v.id AND b.status IN {ACTIVE_SQL}))")
+        params = (self.shop_id, self.shop_id) if full else (self.shop_id,)
+        return self._all(f"SELECT v.id, v.sku FROM variants v WHERE {condition} AND v.shop_id = {p}", params)
+
+    def variants(self, skus: Sequence[str], unnamed_ids: Sequence[int]) -> list[tuple]:
+        """(id, sku, sellable, revision) of the variants with these SKUs, and of these SKU-less ones."""
+        p, rows = self.p, []
+        columns = "id, sku, sellable_quantity, eta_revision"
+        if skus:
+            rows += self._all(f"SELECT {columns} FROM variants WHERE shop_id = {p} AND {self._in('sku')}",
+                              (self.shop_id, self._list(skus)))
+        if unnamed_ids:
+            rows += self._all(f"SELECT {columns} FROM variants WHERE shop_id = {p} AND {self._in('id')} "
+                              f"AND sku IS NULL", (self.shop_id, self._list(unnamed_ids)))
+        return rows
+
+    def variant_skus(self, variant_ids: Sequence[int]) -> list[tuple]:
+        """(id, sku) of these variants."""
+        if not variant_ids:
+            return []
+        return self._all(f"SELECT id, sku FROM variants WHERE shop_id = {self.p} AND {self._in('id')}",
+                         (self.shop_id, self._list(variant_ids)))
+
+    LINE_SQL = ("SELECT id, variant_id, quantity, priority, ordered_at, status, promised_eta, original_eta, "
+                "current_eta, eta_earliest, eta_likely, eta_latest, covered_by, supplier_id, promise_version, "
+                "refund_offered_at, order_line_id FROM backorders WHERE shop_id = {p} AND status IN "
+                + ACTIVE_SQL + " AND {variant_in}")
+
+    def lines(self, variant_ids: Sequence[int]) -> list[tuple]:
+        """Open and ready lines of these variants, in recompute.LINE_COLUMNS order."""
+        if not variant_ids:
+            return []
+        sql = self.LINE_SQL.format(p=self.p, variant_in=self._in("variant_id"))
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(sql, (self.shop_id, self._list(variant_ids)))
+            if self.postgres:
+                return cursor.fetchall()
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        day, parse, ts = _Days({None: None}), _timestamp, _sqlite_ts
+        try:  # timestamps as UTCDateTime stores them (naive UTC text): parsed inline
+            return [(i, v, q, pr, parse(o + "+00:00"), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver,
+                     ref and parse(ref + "+00:00"), ol)
+                    for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol in rows]
+        except ValueError:  # written some other way
+            return [(i, v, q, pr, ts(o), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver, ts(ref), ol)
+                    for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol in rows]
+
+    def platform_ids(self, order_line_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """order line id -> (platform order id, platform line id)."""
+        ids = sorted(set(order_line_ids))
+        if not ids:
+            return {}
+        p = self.p
+        rows = self._all(f"SELECT ol.id, o.platform_order_id, ol.platform_line_id FROM order_lines ol "
+                         f"JOIN orders o ON o.id = ol.order_id WHERE ol.shop_id = {p} AND o.shop_id = {p} "
+                         f"AND {self._in('ol.id')}", (self.shop_id, self.shop_id, self._list(ids)))
+        return {line_id: (order, line) for line_id, order, line in rows}
+
+    def order_ids(self, order_line_ids: Iterable[int]) -> dict[int, int]:
+        """order line id -> order id."""
+        ids = sorted(set(order_line_ids))
+        if not ids:
+            return {}
+        return dict(self._all(f"SELECT id, order_id FROM order_lines WHERE shop_id = {self.p} AND {self._in('id')}",
+                              (self.shop_id, self._list(ids))))
+
+    def lots(self, skus: Sequence[str]) -> list[tuple]:
+        """(id, sku, location, quantity, expected date, supplier id, status) of incoming lots."""
+        if not skus:
+            return []
+        rows = self._all(f"SELECT id, sku, location, quantity, expected_date, supplier_id, status FROM supply_lines "
+                         f"WHERE shop_id = {self.p} AND status IN {INCOMING_SQL} AND {self._in('sku')}",
+                         (self.shop_id, self._list(skus)))
+        if self.postgres:
+            return rows
+        return [(i, s, loc, q, _sqlite_day(e), sup, st) for i, s, loc, q, e, sup, st in rows]
+
+    def suppliers(self) -> list[tuple]:
+        """(id, lead time, spread, handling days, active) of the shop's suppliers."""
+        return self._all(f"SELECT id, lead_time_days, lead_time_spread_days, handling_days, active FROM suppliers "
+                         f"WHERE shop_id = {self.p}", (self.shop_id,))
+
+    def supplier_skus(self, skus: Sequence[str]) -> list[tuple]:
+        """(sku, role, supplier id) for these SKUs."""
+        if not skus:
+            return []
+        return self._all(f"SELECT sku, role, supplier_id FROM supplier_skus WHERE shop_id = {self.p} "
+                         f"AND {self._in('sku')}", (self.shop_id, self._list(skus)))
+
+    def lateness_history(self) -> list[tuple]:
+        """(supplier, promised, received or None, number of PO lines) over the shop's history."""
+        rows = self._all(f"SELECT supplier_id, promised_date, received_date, count(*) FROM supply_lines "
+                         f"WHERE shop_id = {self.p} AND status <> 'cancelled' AND promised_date IS NOT NULL "
+                         f"GROUP BY supplier_id, promised_date, received_date", (self.shop_id,))
+        if self.postgres:
+            return rows
+        return [(s, _day(p), _sqlite_day(r), n) for s, p, r, n in rows]
+
+    def latest_sync_run(self):
+        return self._all(f"SELECT max(id) FROM sync_runs WHERE shop_id = {self.p}", (self.shop_id,))[0][0]
+
+    def revisions(self, variant_ids: Sequence[int], *, lock: bool) -> dict[int, int]:
+        """variant id -> eta_revision, rows locked (PostgreSQL) when `lock`: SQLite's writer is alone."""
+        if not variant_ids:
+            return {}
+        sql = (f"SELECT id, eta_revision FROM variants WHERE shop_id = {self.p} AND {self._in('id')} ORDER BY id"
+               + (" FOR UPDATE" if lock and self.postgres else ""))
+        return dict(self._all(sql, (self.shop_id, self._list(variant_ids))))
+
+    # -- writing ----------------------------------------------------------------------------------
+    def update_lines(self, updates: list[tuple], now: datetime, indexed_changes: dict[int, int] | None = None) -> None:
+        """updates: (id, status, promised, original, current, earliest, likely, latest, covered_by,
+        supplier id, promise version, refund offered at). `indexed_changes`: id -> which of
+        STATUS | PROMISED | SUPPLIER change (absent: none of them)."""
+        if not updates:
+            return
+        updates = sorted(updates)  # by id: pages are written in table order, each once
+        if self.postgres:
+            self._update_lines_postgres(updates, now)
+            return
+        # SQLite rewrites the entries of every index holding a column named in SET, changed or
+        # not, so status, promised_eta and supplier_id (all indexed) are named only on the lines
+        # where they change: one statement per combination that occurs.
+        day, ts, at, shop = _IsoDays({None: None}), _sqlite_ts_out, _sqlite_ts_out(now), self.shop_id
+        changes = indexed_changes or {}
+        groups: dict[int, list[tuple]] = {}
+        for i, st, pr, orig, cur, e, li, la, cov, sup, ver, ref in updates:
+            bits = changes.get(i, 0)
+            keyed = ((st,) if bits & STATUS else ()) + ((day[pr],) if bits & PROMISED else ()) + \
+                ((sup,) if bits & SUPPLIER else ())
+            row = keyed + (day[orig], day[cur], day[e], day[li], day[la], cov, ver, ref and ts(ref), at, at, i, shop)
+            group = groups.get(bits)
+            if group is None:
+                groups[bits] = [row]
+            else:
+                group.append(row)
+        cursor = self.dbapi.cursor()
+        try:
+            for bits, rows in sorted(groups.items()):
+                named = [column for flag, column in _INDEXED if bits & flag]
+                columns = ", ".join(f"{column} = ?" for column in named + list(_PLAIN))
+                cursor.executemany(f"UPDATE backorders SET {columns} WHERE id = ? AND shop_id = ?", rows)
+        finally:
+            cursor.close()
+
+    def _update_lines_postgres(self, updates: list[tuple], now: datetime) -> None:
+        cursor = self.dbapi.cursor()
+        try:
+            # ON COMMIT DELETE ROWS: created once per connection, emptied by every commit.
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS eta_line_updates (id integer, status varchar(20), "
+                "promised_eta date, original_eta date, current_eta date, eta_earliest date, eta_likely date, "
+                "eta_latest date, covered_by varchar(20), supplier_id integer, promise_version integer, "
+                "refund_offered_at timestamptz) ON COMMIT DELETE ROWS")
+            cursor.execute("TRUNCATE eta_line_updates")  # an earlier write in this transaction
+            with cursor.copy("COPY eta_line_updates FROM STDIN") as copy:
+                for row in updates:
+                    copy.write_row(row)
+            cursor.execute(
+                "UPDATE backorders b SET status = u.status, promised_eta = u.promised_eta, "
+                "original_eta = u.original_eta, current_eta = u.current_eta, eta_earliest = u.eta_earliest, "
+                "eta_likely = u.eta_likely, eta_latest = u.eta_latest, covered_by = u.covered_by, "
+                "supplier_id = u.supplier_id, promise_version = u.promise_version, "
+                "refund_offered_at = u.refund_offered_at, eta_computed_at = %s, updated_at = %s "
+                "FROM eta_line_updates u WHERE b.id = u.id AND b.shop_id = %s", (now, now, self.shop_id))
+        finally:
+            cursor.close()
+
+    def insert_events(self, events: list[tuple], now: datetime) -> None:
+        """events: (backorder id, kind, promise version, old date, new date); stored once per
+        (line, kind, promise version)."""
+        if not events:
+            return
+        cursor = self.dbapi.cursor()
+        try:
+            if self.postgres:
+                columns = list(zip(*events))
+                cursor.execute(
+                    "INSERT INTO backorder_events (shop_id, backorder_id, kind, promise_version, old_date, new_date, "
+                    "created_at) SELECT %s, e.backorder_id, e.kind, e.promise_version, e.old_date, e.new_date, %s "
+                    "FROM unnest(%s::integer[], %s::varchar[], %s::integer[], %s::date[], %s::date[]) "
+                    "AS e(backorder_id, kind, promise_version, old_date, new_date) "
+                    "ON CONFLICT (backorder_id, kind, promise_version) DO NOTHING",
+                    (self.shop_id, now, *(list(column) for column in columns)))
+            else:
+                day, at = _sqlite_day_out, _sqlite_ts_out(now)
+                cursor.executemany(
+                    "INSERT INTO backorder_events (shop_id, backorder_id, kind, promise_version, old_date, new_date, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (backorder_id, kind, promise_version) DO NOTHING",
+                    [(self.shop_id, b, k, v, day(o), day(n), at) for b, k, v, o, n in events])
+        finally:
+            cursor.close()
+
+    def mark_orders(self, order_ids: Sequence[int], now: datetime) -> None:
+        """marks_dirty for the push job (rows already marked are left as they are)."""
+        if order_ids:
+            self._run(f"UPDATE orders SET marks_dirty = {'true' if self.postgres else '1'}, updated_at = {self.p} "
+                      f"WHERE shop_id = {self.p} AND {self._in('id')} AND {self._false('marks_dirty')}",
+                      (self._ts_out(now), self.shop_id, self._list(order_ids)))
+
+    def settle_variants(self, variant_ids: Sequence[int], now: datetime, *, bump_revisions: bool) -> None:
+        """eta_dirty off (and, for an in-transaction recompute, the revision bumped)."""
+        if not variant_ids:
+            return
+        false = "false" if self.postgres else "0"
+        if bump_revisions:
+            self._run(f"UPDATE variants SET eta_dirty = {false}, eta_revision = eta_revision + 1, "
+                      f"updated_at = {self.p} WHERE shop_id = {self.p} AND {self._in('id')}",
+                      (self._ts_out(now), self.shop_id, self._list(variant_ids)))
+        else:
+            self._run(f"UPDATE variants SET eta_dirty = {false}, updated_at = {self.p} WHERE shop_id = {self.p} "
+                      f"AND {self._in('id')} AND {self._true('eta_dirty')}",
+                      (self._ts_out(now), self.shop_id, self._list(variant_ids)))
+
+
+@contextmanager
+def read_snapshot(db, shop_id: int) -> Iterator[BulkSql]:
+    """A read-only transaction for a batch's inputs, on a pooled connection of its own.
+
+    Not a `Database.shop_session`: on SQLite every session begins IMMEDIATE, i.e. takes the one
+    write lock, and a recompute reading a batch would hold up every writer (webhook ingest, the
+    order handler) for as long as it reads. A plain (deferred) BEGIN reads a WAL snapshot and
+    locks nothing, so it also runs alongside the recompute's own write of the previous batch.
+    Every statement of BulkSql names the shop, as the session would have added.
+    """
+    raw = db.engine.raw_connection()
+    dbapi = raw.driver_connection
+    postgres = db.dialect == "postgresql"
+    try:
+        if not postgres:
+            dbapi.execute("BEGIN")  # the app's SQLite connections run in autocommit mode
+        yield BulkSql(dbapi, postgres, shop_id)
+    finally:
+        try:
+            dbapi.rollback()  # nothing was written
+        finally:
+            raw.close()
