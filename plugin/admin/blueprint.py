@@ -34,6 +34,12 @@ ADMIN_ROOT = "/admin"
 FEATURE_MODULES = (
     "plugin.admin.overview",
     "plugin.admin.backorders",
+    "plugin.admin.refunds",
+    "plugin.admin.products",
+    "plugin.admin.suppliers",
+    "plugin.admin.emails",
+    "plugin.admin.settings",
+    "plugin.admin.jobs",
     "plugin.admin.openapi",
 )
 

@@ -31,6 +31,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 NAV = (
     ("overview", "/admin", "nav.overview"),
     ("backorders", "/admin/backorders", "nav.backorders"),
+    ("refunds", "/admin/refunds", "nav.refunds"),
     ("products", "/admin/products", "nav.products"),
     ("suppliers", "/admin/suppliers", "nav.suppliers"),
     ("emails", "/admin/emails", "nav.emails"),

@@ -114,6 +114,12 @@ class Variant(ShopOwned, Base):
     next_eta_likely: Mapped[date | None] = mapped_column(Date)
     next_eta_latest: Mapped[date | None] = mapped_column(Date)
     next_eta_covered_by: Mapped[str | None] = mapped_column(String(20))
+    # The merchant's word for this variant (admin Products page), read by the ETA recompute:
+    # `manual_eta` is promised to its lines not covered by stock while the day has not passed;
+    # `manual_lead_time_days` replaces the supplier's lead time for lines nothing is on order for
+    # (today + that many days). None: the engine decides. A line's own override still wins.
+    manual_eta: Mapped[date | None] = mapped_column(Date)
+    manual_lead_time_days: Mapped[int | None] = mapped_column(Integer)
     # Digest of the storefront metafield value it should have, and of what the store holds
     # (None: nothing). They differ -> storefront_dirty, and the push job writes or clears it.
     storefront_digest: Mapped[str | None] = mapped_column(String(64))
@@ -456,7 +462,8 @@ class CustomerChoice(ShopOwned, Base):
 
 class JobRun(Base):
     __tablename__ = "job_runs"
-    __table_args__ = (Index(None, "job_name", "started_at"),)
+    # (shop_id, started_at): a shop's own runs, newest first (the admin's Jobs page).
+    __table_args__ = (Index(None, "job_name", "started_at"), Index(None, "shop_id", "started_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_name: Mapped[str] = mapped_column(String(100))

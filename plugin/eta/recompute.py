@@ -26,7 +26,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from sqlalchemy import and_, select, true
@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 from plugin.db.models import Backorder, Shop, Variant
 from plugin.domain.allocation import STOCK, BackorderLine, OnHand, SupplyLot
 from plugin.domain.backorders import platform_sequence
-from plugin.domain.eta import DELAY, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, detect_events
+from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, \
+    detect_events
 from plugin.domain.lateness import LatenessModel
 from plugin.eta.bulk import PROMISED, STATUS, SUPPLIER, BulkSql, read_snapshot
 
@@ -245,6 +246,9 @@ class Inputs:
     # Backorder id -> the merchant's own ship date (admin "override ETA"): promised instead of
     # the engine's date for as long as it is set (see `_plan`).
     overrides: dict[int, date] = field(default_factory=dict)
+    # Variant id -> (manual ETA, manual lead time in days): the merchant's word for a variant
+    # (admin Products page, `Variant.manual_eta`), applied in `_plan` by `manual_promise`.
+    manual: dict[int, tuple[date | None, int | None]] = field(default_factory=dict)
 
 
 LINE_COLUMNS = (
@@ -286,7 +290,36 @@ def _read_batch(sql: BulkSql, skus: list[str]) -> Inputs:
         if supplier_id in suppliers:
             sku_suppliers.setdefault(sku, supplier_id)
     return Inputs(skus, variants, lines, lots, sku_suppliers, suppliers, _tie_sequences(sql, variants, lines),
-                  overrides=_overrides(sql, sorted(row[0] for row in variants)))
+                  overrides=_overrides(sql, sorted(row[0] for row in variants)),
+                  manual=_manual_etas(sql, sorted(row[0] for row in variants)))
+
+
+def _manual_etas(sql: BulkSql, variant_ids: list[int]) -> dict[int, tuple[date | None, int | None]]:
+    """The merchant's manual ETA / lead time of these variants (few have one)."""
+    if not variant_ids:
+        return {}
+    rows = sql._all(f"SELECT id, manual_eta, manual_lead_time_days FROM variants WHERE shop_id = {sql.p} "
+                    f"AND (manual_eta IS NOT NULL OR manual_lead_time_days IS NOT NULL) AND {sql._in('id')}",
+                    (sql.shop_id, sql._list(variant_ids)))
+    return {vid: (day if day is None or isinstance(day, date) else date.fromisoformat(day), lead)
+            for vid, day, lead in rows}
+
+
+def manual_promise(manual: tuple[date | None, int | None], covered_by: str, today: date) -> date | None:
+    """The date the merchant's word for a variant gives a line not covered by stock, or None.
+
+    A manual ETA is promised while its day has not passed (a passed one gives the engine back
+    its say); a manual lead time stands in for the supplier's when nothing is on order for the
+    line (covered by lead time): it ships that many days from today.
+    """
+    day, lead_days = manual
+    if covered_by == STOCK:
+        return None
+    if day is not None and day >= today:
+        return day
+    if lead_days is not None and covered_by == LEAD_TIME:
+        return today + timedelta(days=lead_days)
+    return None
 
 
 def _overrides(sql: BulkSql, variant_ids: list[int]) -> dict[int, date]:
@@ -371,6 +404,12 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
                                                               handling_days=0),
                              promise_quantile=policy.promise_quantile)
     etas = estimator.promise(lines, on_hand, inputs.lots)
+    if inputs.manual:  # the merchant's date or lead time for a variant: the whole range is that day
+        for line_id, eta in etas.items():
+            manual = inputs.manual.get(by_id[line_id][L_VARIANT])
+            day = manual_promise(manual, eta.covered_by, today) if manual is not None else None
+            if day is not None:
+                etas[line_id] = eta._replace(earliest=day, likely=day, latest=day, promise=day)
     for line_id, day in inputs.overrides.items():  # the merchant's date is the promise while it is set
         if line_id in etas:
             etas[line_id] = etas[line_id]._replace(promise=day)
