@@ -43,6 +43,27 @@ class Settings(BaseSettings):
     # Let the app fetch URLs on private networks (supplier feeds on an intranet). Off by default:
     # merchants type these URLs, and the server must not probe its own network for them.
     allow_private_urls: bool = Field(False, alias="ALLOW_PRIVATE_URLS")
+    # Outgoing mail (plugin/notifications/smtp.py): smtp://user:pass@host:port (STARTTLS when offered;
+    # ?starttls=required) or smtps:// (TLS from the start). Unset: emails become .eml files in instance/mail/.
+    smtp_url: str = Field("", alias="SMTP_URL")
+    # The address emails come from (the shop's name is the display name); default no-reply@<APP_URL host>.
+    mail_from: str = Field("", alias="MAIL_FROM")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str) -> str:
+        if value:
+            from plugin.notifications.smtp import parse_smtp_url  # says what is wrong: scheme, host, port
+
+            parse_smtp_url(value)
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_address(cls, value: str) -> str:
+        if value and (value.count("@") != 1 or any(ch in value for ch in " <>\"\r\n")):
+            raise ValueError("must be a bare address such as backorders@example.com")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

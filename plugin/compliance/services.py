@@ -32,6 +32,7 @@ from plugin.db.models import (
     Shop,
     WebhookEvent,
 )
+from plugin.notifications.eml import delete_eml_copies
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +102,17 @@ def redact_customer(runtime, shop_id: int, customer: Customer, *, event_id: int 
         shop = session.get(Shop, shop_id)
         orders = _orders_of(session, customer, lock=True)
         customer = customer.with_orders(order.platform_order_id for order in orders)
+        notifications = _notifications_to(session, customer.email)
         counts = {
             "orders": sum(_erase_order(order) for order in orders),
-            "emails": sum(_erase_notification(n) for n in _notifications_to(session, customer.email)),
+            "emails": sum(_erase_notification(n) for n in notifications),
             "data_exports": _erase_exports(session, ref),
             "webhook_events": inbox.redact_events(session, shop, customer, current_event_id=event_id, now=now),
             "error_messages": inbox.scrub_reasons(session, shop, customer.email)
             + _scrub_job_errors(session, shop_id, customer.email),
         }
+        # The .eml copies (embedded default) go before the commit: should the commit fail, the retry erases the rows.
+        delete_eml_copies(runtime.settings, [n.id for n in notifications])
         record = _request(session, CUSTOMER_REDACT, key)
         if record is None:
             session.add(ComplianceRequest(topic=CUSTOMER_REDACT, request_key=key, customer_ref=ref,
@@ -201,6 +205,7 @@ def erase_shop(runtime, shop_id: int, *, event_id: int | None = None) -> ShopEra
             log.warning("shop/redact for an installed shop: nothing erased", extra={"shop_id": shop_id})
             return ShopErasure(False, {}, "shop is installed")
         counts = {"webhook_events": inbox.delete_shop_events(session, shop, keep_event_id=event_id)}
+        delete_eml_copies(runtime.settings, session.scalars(select(Notification.id).where(Notification.shop_id == shop_id)))
         # Children before parents, so the result does not depend on ON DELETE CASCADE being on.
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in ("shops", WebhookEvent.__tablename__) or "shop_id" not in table.c:
