@@ -251,3 +251,16 @@ def test_the_daily_digest_and_refund_resume_jobs_run(runtime, fake_shopify, stor
         digests = session.scalars(select(Notification).where(Notification.kind == "digest")).all()
     assert [(d.recipient, d.status) for d in digests] == [("owner@promises.example", "pending")]
     assert "Open backorder lines: 1" in digests[0].body_text
+
+
+def test_the_outbox_job_writes_the_confirmation_as_an_eml_file(runtime, fake_shopify, store):
+    from plugin.db.models import Notification
+
+    fake_shopify.place_order(SHOP, [(store.desk, 3)], email="ola@example.com")
+    drain(runtime)
+    assert run_job(runtime, job_by_name("email_outbox"))
+    with runtime.db.shop_session(store.shop_id) as session:
+        [message] = session.scalars(select(Notification)).all()
+    assert message.status == "sent" and message.sent_at is not None
+    files = list((runtime.settings.instance_path / "mail").glob("*.eml"))
+    assert len(files) == 1 and "ola@example.com" in files[0].read_text()

@@ -318,3 +318,10 @@ def merchant_digests(runtime, counts: dict[str, Any]) -> None:
         _each(counts, installed_shops(runtime), work, lambda shop: shop.domain)
     finally:
         counts.update(tally)
+
+
+def flush_outbox(runtime, counts: dict[str, Any]) -> None:
+    """Send due emails (SMTP_URL), or write them as .eml files under instance/mail/."""
+    from plugin.notifications.outbox import flush_outbox_job
+
+    flush_outbox_job(runtime, counts)

@@ -118,6 +118,8 @@ JOBS: list[JobSpec] = [
             description="write changed variant ETAs (the storefront's metafield) to the stores, 25 a call"),
     JobSpec("catalog_sync", _promise_job("sync_catalogs"), {"trigger": "interval", "hours": 1}, run_at_start=True,
             description="read each shop's whole catalogue once a day (a new install at once; a bulk export when big)"),
+    JobSpec("email_outbox", _promise_job("flush_outbox"), {"trigger": "interval", "seconds": 30}, run_at_start=True,
+            description="send due emails over SMTP_URL, or write them to instance/mail/ as .eml files"),
     JobSpec("refunds_resume", _promise_job("resume_refunds"), {"trigger": "interval", "minutes": 5},
             description="finish refunds left half-done (same idempotency key: never a second refund)"),
     JobSpec("merchant_digest", _promise_job("merchant_digests"), {"trigger": "cron", "hour": 7, "minute": 5},
