@@ -1,15 +1,16 @@
 """What the admin pages read: the backorder list and the overview's figures. Read-only, one shop each.
 
 Every query runs in `db.shop_session(shop_id)`, which adds `shop_id = :id` to each shop-owned
-table it names; the statements are written to use the indexes of migration 0007 on PostgreSQL
-with a million lines:
+table it names; the statements are written for a shop with a million lines on PostgreSQL:
 
 * the list filters `backorders` alone (status, promised date, supplier, a variant subquery for
-  product words) and joins the order, line and supplier only for the page's rows; the count
-  runs on `backorders` alone;
-* the overview reads waiting lines in one grouped pass (promised day x age bucket x delayed),
-  from which every figure and two charts are summed in Python, and shipped lines of the last
-  weeks through the ship-date index.
+  product words) and joins the order, line and supplier only for the page's rows (indexes of
+  migration 0007); its total is summed from the tallies by supplier (plugin/admin/tallies.py,
+  migration 0009) unless product words are given, then counted on `backorders`;
+* the overview never reads the lines: the tallies by day hold waiting lines per (status, promised
+  day, slipped, day ordered) and shipped lines per (promised day, day shipped), from which every
+  figure and chart is summed; only the oldest waiting line's time is read, off the index.
+  Ages are whole days (UTC), like the oldest line's age: "0-7" holds lines ordered 0 to 7 days ago.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from plugin.admin.schemas import BackorderPage, BackorderQuery, BackorderRow, ChartPoint, EtaOverrideInfo, \
     OverviewFigures, OverviewOut
-from plugin.db.models import Backorder, Order, OrderLine, Shop, Supplier, Variant
+from plugin.admin.tallies import TALLY_BY_DAY, TALLY_BY_SUPPLIER, fold_if_due, tally_rows
+from plugin.db.models import Backorder, Order, OrderLine, Supplier, Variant
 
 WAITING = ("open", "ready")
 AGE_BUCKETS = (7, 14, 30, 60, 90)  # upper bounds in days; the last bucket is "over 90"
@@ -120,8 +122,13 @@ def _to_row(values, today: date) -> BackorderRow:
 def list_backorders(runtime, shop_id: int, query: BackorderQuery, *, today: date | None = None) -> BackorderPage:
     today = today or utcnow().date()
     conditions = _filters(query, today)
+    if not query.product:
+        fold_if_due(runtime, shop_id)
     with runtime.db.shop_session(shop_id) as session:
-        total = session.scalar(select(func.count()).select_from(Backorder).where(*conditions)) or 0
+        if query.product:
+            total = session.scalar(select(func.count()).select_from(Backorder).where(*conditions)) or 0
+        else:
+            total = _tallied_count(session, shop_id, query, today)
         # The page's ids first, from backorders alone (index order), then their details.
         ids = list(session.scalars(select(Backorder.id).where(*conditions).order_by(*_SORTS[query.sort])
                                    .limit(query.per_page).offset((query.page - 1) * query.per_page)))
@@ -129,6 +136,29 @@ def list_backorders(runtime, shop_id: int, query: BackorderQuery, *, today: date
     pages = max(1, -(-total // query.per_page))
     return BackorderPage(rows=[rows[i] for i in ids if i in rows], total=total, page=query.page,
                          per_page=query.per_page, pages=pages)
+
+
+def _tallied_count(session: Session, shop_id: int, query: BackorderQuery, today: date) -> int:
+    """The lines `_filters` would count (without product words), from the tallies by supplier."""
+    t = tally_rows(shop_id, TALLY_BY_SUPPLIER)
+    conditions = [t.c.status.in_(query.status or WAITING)]
+    if query.supplier_id is not None:
+        conditions.append(t.c.supplier_id == query.supplier_id)
+    if query.promised_from is not None:
+        conditions.append(t.c.promised_eta >= query.promised_from)
+    if query.promised_to is not None:
+        conditions.append(t.c.promised_eta <= query.promised_to)
+    delayed = _tallied_delayed(t, today)
+    if query.delayed:
+        conditions.append(delayed)
+    elif query.delayed is False:
+        conditions.append(~delayed)
+    return int(session.scalar(select(func.coalesce(func.sum(t.c.lines), 0)).where(*conditions)) or 0)
+
+
+def _tallied_delayed(t, today: date):
+    """delayed_condition on tally rows: `slipped` is "current ETA later than promised"."""
+    return and_(t.c.status.in_(WAITING), t.c.promised_eta.is_not(None), or_(t.c.slipped, t.c.promised_eta < today))
 
 
 def _rows_by_id(session: Session, ids: list[int], today: date) -> dict[int, BackorderRow]:
@@ -160,24 +190,22 @@ class _Group:
     units: int
     value: Decimal
     priced_lines: int
-    oldest: datetime | None
 
 
 def overview(runtime, shop_id: int, *, now: datetime | None = None) -> OverviewOut:
     now = now or utcnow()
     today = now.date()
+    fold_if_due(runtime, shop_id)
     with runtime.db.shop_session(shop_id) as session:
-        shop = session.get(Shop, shop_id)
-        groups = _waiting_groups(session, now, today)
-        kept_days = _shipped_days(session, today - timedelta(days=7 * KEPT_WEEKS - 1))
+        groups = _waiting_groups(session, shop_id, today)
+        oldest = _oldest_waiting(session)
+        kept_days = _shipped_days(session, shop_id, today - timedelta(days=7 * KEPT_WEEKS - 1))
         currency = session.scalar(select(Order.currency).where(Order.currency.is_not(None))
                                   .order_by(Order.id.desc()).limit(1))
-    _ = shop
     lines = sum(g.lines for g in groups)
     units = sum(g.units for g in groups)
     priced = sum(g.priced_lines for g in groups)
     value = sum((g.value for g in groups), Decimal(0)) if priced else None
-    oldest = min((g.oldest for g in groups if g.oldest is not None), default=None)
     window_start = today - timedelta(days=29)
     kept_30 = sum(k for day, k, _n in kept_days if day >= window_start)
     shipped_30 = sum(n for day, _k, n in kept_days if day >= window_start)
@@ -194,45 +222,48 @@ def overview(runtime, shop_id: int, *, now: datetime | None = None) -> OverviewO
                        kept_over_time=_kept_weeks(kept_days, today), computed_at=now)
 
 
-def _age_case(now: datetime):
-    whens = [(Backorder.ordered_at >= now - timedelta(days=days), index) for index, days in enumerate(AGE_BUCKETS)]
-    return case(*whens, else_=len(AGE_BUCKETS))
-
-
-def _waiting_groups(session: Session, now: datetime, today: date) -> list[_Group]:
-    b, line = Backorder, OrderLine
-    age = _age_case(now).label("age")
-    delayed = case((delayed_condition(today), true()), else_=false()).label("delayed")
-    value = func.sum(b.quantity * line.unit_price)
-    stmt = (select(b.promised_eta, age, delayed, func.count(), func.sum(b.quantity), value,
-                   func.count(line.unit_price), func.min(b.ordered_at))
-            .join(line, line.id == b.order_line_id)
-            .where(b.status.in_(WAITING))
-            .group_by(b.promised_eta, age, delayed))
+def _waiting_groups(session: Session, shop_id: int, today: date) -> list[_Group]:
+    """Waiting lines by (promised day, age bucket, delayed), summed from the tallies by day."""
+    t = tally_rows(shop_id, TALLY_BY_DAY)
+    whens = [(t.c.day >= today - timedelta(days=days), index) for index, days in enumerate(AGE_BUCKETS)]
+    age = case(*whens, else_=len(AGE_BUCKETS)).label("age")
+    delayed = case((_tallied_delayed(t, today), true()), else_=false()).label("delayed")
+    stmt = (select(t.c.promised_eta, age, delayed, func.sum(t.c.lines), func.sum(t.c.units), func.sum(t.c.value),
+                   func.sum(t.c.priced_lines))
+            .where(t.c.status.in_(WAITING))
+            .group_by(t.c.promised_eta, age, delayed)
+            .having(func.sum(t.c.lines) != 0))
     groups = []
-    for promised, bucket, is_delayed, count, units, total, priced, oldest in session.execute(stmt):
-        if isinstance(oldest, str):  # SQLite's min() of a timestamp column comes back as text
-            oldest = datetime.fromisoformat(oldest).replace(tzinfo=timezone.utc)
-        elif oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=timezone.utc)
+    for promised, bucket, is_delayed, count, units, total, priced in session.execute(stmt):
         if isinstance(promised, str):
             promised = date.fromisoformat(promised)
         groups.append(_Group(promised, int(bucket), bool(is_delayed), int(count), int(units or 0),
-                             Decimal(str(total)) if total is not None else Decimal(0), int(priced or 0), oldest))
+                             Decimal(str(total)) if total is not None else Decimal(0), int(priced or 0)))
     return groups
 
 
-def _shipped_days(session: Session, since: date) -> list[tuple[date, int, int]]:
-    """(ship day, kept, shipped) of lines shipped since `since` that had a promised date."""
-    b = Backorder
-    # The ship day in UTC (PostgreSQL's date() of a timestamptz would use the session's zone).
-    postgres = session.get_bind().dialect.name == "postgresql"
-    day = func.date(func.timezone("UTC", b.shipped_at)) if postgres else func.date(b.shipped_at)
-    kept = func.sum(case((day <= b.promised_eta, 1), else_=0))
-    start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc)
-    stmt = (select(day, kept, func.count())
-            .where(b.shipped_at >= start, b.status == "shipped", b.promised_eta.is_not(None))
-            .group_by(day))
+def _oldest_waiting(session: Session) -> datetime | None:
+    """When the longest-waiting line was ordered: the first entry of each status in the
+    (shop_id, status, ordered_at) index."""
+    found = []
+    for status in WAITING:
+        oldest = session.scalar(select(func.min(Backorder.ordered_at)).where(Backorder.status == status))
+        if isinstance(oldest, str):  # SQLite's min() of a timestamp column comes back as text
+            oldest = datetime.fromisoformat(oldest)
+        if oldest is not None:
+            found.append(oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc))
+    return min(found, default=None)
+
+
+def _shipped_days(session: Session, shop_id: int, since: date) -> list[tuple[date, int, int]]:
+    """(ship day, kept, shipped) of lines shipped since `since` that had a promised date; the
+    ship day is the UTC day, kept: shipped on or before the promised day."""
+    t = tally_rows(shop_id, TALLY_BY_DAY)
+    kept = func.sum(case((t.c.day <= t.c.promised_eta, t.c.lines), else_=0))
+    stmt = (select(t.c.day, kept, func.sum(t.c.lines))
+            .where(t.c.status == "shipped", t.c.day >= since, t.c.promised_eta.is_not(None))
+            .group_by(t.c.day)
+            .having(func.sum(t.c.lines) != 0))
     out = []
     for shipped_day, kept_count, count in session.execute(stmt):
         if isinstance(shipped_day, str):

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -220,10 +221,61 @@ class Backorder(ShopOwned, Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     ordered_at: Mapped[datetime]
     shipped_at: Mapped[datetime | None]  # when the line was seen shipped (promises kept measure it)
+    # A copy of the order line's unit price, kept by the database (migration 0009): filled on
+    # insert, updated when the line's price changes. The tallies below need it on the row itself.
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 4, asdecimal=True), server_default=FetchedValue())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     line: Mapped[OrderLine] = relationship(back_populates="backorder")
+
+
+TALLY_BY_DAY, TALLY_BY_SUPPLIER = 1, 2
+
+
+class _TallyColumns:
+    """What a tally row counts: lines, units, their value (lines without a price add no value but
+    are counted apart in priced_lines), for one key of backorders.
+
+    grain 1 (TALLY_BY_DAY): waiting lines (open, ready) by (status, promised_eta, slipped,
+    day = UTC day ordered) and shipped lines by (promised_eta, day = UTC day shipped).
+    grain 2 (TALLY_BY_SUPPLIER): every line by (status, promised_eta, slipped, supplier_id).
+    slipped: waiting, and the current ETA is later than the promise (delayed = slipped, or the
+    promised day has gone by: the day is known only when reading).
+    """
+
+    grain: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    promised_eta: Mapped[date | None] = mapped_column(Date)
+    slipped: Mapped[bool] = mapped_column(Boolean)
+    supplier_id: Mapped[int | None] = mapped_column(Integer)
+    day: Mapped[date | None] = mapped_column(Date)
+    lines: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    value: Mapped[Decimal] = mapped_column(Numeric(18, 4, asdecimal=True))
+    priced_lines: Mapped[int] = mapped_column(Integer)
+
+
+class BackorderTallyChange(_TallyColumns, ShopOwned, Base):
+    """What each write to `backorders` changed in the tallies: appended by database triggers
+    (migration 0009), never updated, so concurrent writers never wait on each other here.
+    plugin/admin/tallies.py folds them into `backorder_tallies` now and then; readers add both."""
+
+    __tablename__ = "backorder_tally_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+
+
+class BackorderTally(_TallyColumns, ShopOwned, Base):
+    """The admin's counts of backorder lines, folded: one row per key (see _TallyColumns)."""
+
+    __tablename__ = "backorder_tallies"
+    __table_args__ = (
+        Index("uq_backorder_tallies_key", "shop_id", "grain", "status", "promised_eta", "slipped", "supplier_id", "day",
+              unique=True, postgresql_nulls_not_distinct=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
 
 
 class Supplier(ShopOwned, Base):
