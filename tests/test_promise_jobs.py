@@ -264,3 +264,38 @@ def test_the_outbox_job_writes_the_confirmation_as_an_eml_file(runtime, fake_sho
     assert message.status == "sent" and message.sent_at is not None
     files = list((runtime.settings.instance_path / "mail").glob("*.eml"))
     assert len(files) == 1 and "ola@example.com" in files[0].read_text()
+
+
+def test_a_variant_sold_on_backorder_shows_its_next_unit_date_in_the_store(runtime, fake_shopify, store):
+    """Catalogue -> recompute -> storefront push: the product page's date, with no order yet."""
+    from plugin.db.models import Variant
+
+    today = utc_today()
+    lamp = fake_shopify.add_product(SHOP, "Linen lamp", variants=[
+        {"sku": "LAMP", "price": "79.00", "tracked": True, "policy": "CONTINUE", "available": 0}])
+    gid = lamp["variants"][0]["id"]
+    supplier = create_supplier(runtime, store.shop_id, name="Linen & Light", primary_skus=["LAMP"], handling_days=2)
+    sync_supplier(runtime, store.shop_id, supplier.id, source="manual",
+                  rows=[{"sku": "LAMP", "quantity": 6, "expected_date": (today + timedelta(days=9)).isoformat(),
+                         "po_reference": "LL-1"}])
+    for job in ("catalog_sync", "eta_recompute", "storefront_push"):
+        assert run_job(runtime, job_by_name(job)), job
+    key = (f"app--{fake_shopify.api_client_id}", "backorder_eta")
+    value = json.loads(fake_shopify.variant_metafields(SHOP, gid)[key]["value"])
+    assert value["promise"] == (today + timedelta(days=11)).isoformat()
+
+    # Six more than the lot holds are ordered: the next unit waits for a purchase order not placed yet.
+    fake_shopify.place_order(SHOP, [(gid, 6)])
+    drain(runtime)
+    assert run_job(runtime, job_by_name("storefront_push"))
+    later = json.loads(fake_shopify.variant_metafields(SHOP, gid)[key]["value"])
+    assert later["promise"] == (today + timedelta(days=supplier.lead_time_days + 2)).isoformat()
+
+    # Back in stock: the date goes away.
+    fake_shopify.set_available(SHOP, gid, 10)
+    assert run_job(runtime, job_by_name("stock_refresh"))
+    assert run_job(runtime, job_by_name("storefront_push"))
+    assert key not in fake_shopify.variant_metafields(SHOP, gid)
+    with runtime.db.shop_session(store.shop_id) as session:
+        row = session.scalars(select(Variant).where(Variant.sku == "LAMP")).one()
+    assert row.next_eta_promise is None and row.storefront_pushed_digest is None

@@ -39,6 +39,8 @@ from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimato
     detect_events
 from plugin.domain.lateness import LatenessModel
 from plugin.eta.bulk import PROMISED, STATUS, SUPPLIER, BulkSql, read_snapshot
+from plugin.eta.storefront import plan_storefront, storefront_targets, write_storefront
+from plugin.eta.storefront import read_state as read_storefront_state
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +120,12 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
     counts = RecomputeCounts()
     if not skus:
         return counts
-    lateness = lateness_model(runtime, shop_id, today)
     done = 0
 
     def write(inputs: Inputs, plan: Plan) -> RecomputeCounts:
         with runtime.db.shop_session(shop_id) as session:
-            return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False)
+            return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False,
+                          runtime=runtime, shop=shop)
 
     def finish(written: Future | RecomputeCounts, size: int) -> None:
         nonlocal done
@@ -134,11 +136,16 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
 
     pipelined = runtime.db.dialect == "postgresql"
     with _collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-write") as writer:
+        # The lateness model (refitted after every sync) is read and fitted alongside the first batch.
+        fitting = writer.submit(lateness_model, runtime, shop_id, today)
+        lateness: LatenessModel | None = None
         pending: tuple[Future, int] | None = None
         for start in range(0, len(skus), batch_skus):
             batch = skus[start:start + batch_skus]
             with read_snapshot(runtime.db, shop_id) as sql:
                 inputs = _read_batch(sql, batch)
+            if lateness is None:
+                lateness = fitting.result()
             plan = _plan(inputs, policy, lateness, today)
             if pending is not None:
                 finish(*pending)
@@ -168,7 +175,8 @@ def recompute_variants_in_session(runtime, session: Session, shop: Shop, variant
     keys = sorted({_sku_key(variant_id, sku) for variant_id, sku in BulkSql.of(session, shop.id).variant_skus(ids)})
     inputs = _read_inputs(session, shop.id, keys)
     plan = _plan(inputs, ShopPolicy.of(shop), lateness_model(runtime, shop.id, today, session), today)
-    counts = _write(session, shop.id, inputs, plan, check_revisions=False, bump_revisions=True)
+    counts = _write(session, shop.id, inputs, plan, check_revisions=False, bump_revisions=True,
+                    runtime=runtime, shop=shop)
     session.expire_all()  # the ORM objects the caller holds were changed behind its back
     return counts
 
@@ -211,13 +219,17 @@ def lateness_model(runtime, shop_id: int, today: date, session: Session | None =
     Fitting reads every PO line of the shop, too much to repeat for each order webhook, so the
     model is kept per shop and refitted when a sync has run since (every change to supply lines
     goes through a sync run) or the day changes. `session`: read through the caller's
-    transaction (a second one would wait for the caller's write lock on SQLite). The history is
-    read grouped by (supplier, promised, received) with a count: a PO's lines share their dates.
+    transaction (a second one would wait for the caller's write lock on SQLite); else a read
+    snapshot. The history is read grouped by (supplier, promised, received) with a count: a PO's
+    lines share their dates.
     """
     if session is None:
-        with runtime.db.shop_session(shop_id) as own:
-            return lateness_model(runtime, shop_id, today, own)
-    sql = BulkSql.of(session, shop_id)
+        with read_snapshot(runtime.db, shop_id) as sql:
+            return _lateness(runtime, shop_id, today, sql)
+    return _lateness(runtime, shop_id, today, BulkSql.of(session, shop_id))
+
+
+def _lateness(runtime, shop_id: int, today: date, sql: BulkSql) -> LatenessModel:
     marker = sql.latest_sync_run()
     cache = runtime.extras.setdefault("lateness_models", {})
     found = cache.get(shop_id)
@@ -249,6 +261,9 @@ class Inputs:
     # Variant id -> (manual ETA, manual lead time in days): the merchant's word for a variant
     # (admin Products page, `Variant.manual_eta`), applied in `_plan` by `manual_promise`.
     manual: dict[int, tuple[date | None, int | None]] = field(default_factory=dict)
+    # Variant id -> (continue selling, tracked, sellable, storefront digest): for the storefront's
+    # next-unit date (plugin/eta/storefront.py).
+    storefront: dict[int, tuple] = field(default_factory=dict)
 
 
 LINE_COLUMNS = (
@@ -267,7 +282,10 @@ def _sku_key(variant_id: int, sku: str | None) -> str:
 
 
 def _target_skus(session: Session, shop_id: int, full: bool) -> list[str]:
-    rows = BulkSql.of(session, shop_id).target_variants(full)
+    sql = BulkSql.of(session, shop_id)
+    rows = sql.target_variants(full)
+    if full:  # and every variant the storefront shows (or showed) a date for, lines or not
+        rows = list(rows) + list(storefront_targets(sql))
     return sorted({_sku_key(variant_id, sku) for variant_id, sku in rows})
 
 
@@ -291,7 +309,8 @@ def _read_batch(sql: BulkSql, skus: list[str]) -> Inputs:
             sku_suppliers.setdefault(sku, supplier_id)
     return Inputs(skus, variants, lines, lots, sku_suppliers, suppliers, _tie_sequences(sql, variants, lines),
                   overrides=_overrides(sql, sorted(row[0] for row in variants)),
-                  manual=_manual_etas(sql, sorted(row[0] for row in variants)))
+                  manual=_manual_etas(sql, sorted(row[0] for row in variants)),
+                  storefront=read_storefront_state(sql, sorted(row[0] for row in variants)))
 
 
 def _manual_etas(sql: BulkSql, variant_ids: list[int]) -> dict[int, tuple[date | None, int | None]]:
@@ -374,6 +393,8 @@ class Plan:
     # Line id -> which of its indexed columns change (bulk.STATUS | PROMISED | SUPPLIER), for the
     # lines in `updates` where any does: SQLite rewrites an index for every column named in SET.
     indexed_changes: dict[int, int] = field(default_factory=dict)
+    # Variants whose storefront date changes: (id, promise, earliest, likely, latest, covered, digest).
+    storefront: list[tuple] = field(default_factory=list)
 
 
 def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: date) -> Plan:
@@ -463,13 +484,17 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
             indexed[line_id] = bits
         if bits & STATUS or current != row[L_CURRENT]:
             marked.add(row[L_ORDER_LINE])  # what the store shows (tag, line ETAs) changed
-    return Plan(updates, events, marked, len(lines), counts, now, indexed)
+    waiting: dict[str, int] = {}
+    for line in lines:
+        waiting[line.sku] = waiting.get(line.sku, 0) + line.quantity
+    shelf = plan_storefront(inputs.variants, inputs.storefront, waiting, free, estimator, inputs.lots)
+    return Plan(updates, events, marked, len(lines), counts, now, indexed, shelf)
 
 
 # -- writing --------------------------------------------------------------------------------------
 
 def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_revisions: bool,
-           bump_revisions: bool) -> RecomputeCounts:
+           bump_revisions: bool, runtime=None, shop: Shop | None = None) -> RecomputeCounts:
     sql = BulkSql.of(session, shop_id)
     counts = RecomputeCounts(skus=len(inputs.skus), lines=plan.lines)
     variant_ids = sorted(vid for vid, _, _, _ in inputs.variants)
@@ -485,10 +510,19 @@ def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_
             plan = Plan([u for u in plan.updates if u[0] in sku_ok], [e for e in plan.events if e[0] in sku_ok],
                         {row[L_ORDER_LINE] for row in kept_rows if row[L_ORDER_LINE] in plan.marked_lines},
                         plan.lines, _recount(plan.events, sku_ok), plan.now,
-                        {k: v for k, v in plan.indexed_changes.items() if k in sku_ok})
+                        {k: v for k, v in plan.indexed_changes.items() if k in sku_ok},
+                        [row for row in plan.storefront if row[0] in keep])
             variant_ids = sorted(keep)
     sql.update_lines(plan.updates, plan.now, plan.indexed_changes)
     sql.insert_events(plan.events, plan.now)
+    write_storefront(sql, plan.storefront, plan.now)
+    if plan.events and runtime is not None and shop is not None:
+        # The emails the events call for go into the outbox in this same transaction.
+        from plugin.notifications.enqueue import enqueue_for_events
+
+        enqueue_for_events(runtime, session, shop, [
+            {"backorder_id": b, "kind": k, "promise_version": v, "old_date": o, "new_date": n}
+            for b, k, v, o, n in plan.events])
     orders = sorted(set(sql.order_ids(plan.marked_lines).values()))
     sql.mark_orders(orders, plan.now)
     sql.settle_variants(variant_ids, plan.now, bump_revisions=bump_revisions)
