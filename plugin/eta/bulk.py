@@ -12,7 +12,8 @@ driver directly, in the caller's transaction (`session.connection()`), and:
   as 0/1; PostgreSQL's driver adapts dates and aware datetimes itself;
 * id and SKU lists are one parameter (PostgreSQL `= ANY(array)`, SQLite `IN (SELECT value FROM
   json_each(?))`), not thousands of placeholders;
-* PostgreSQL writes line updates with COPY into a temporary table and one `UPDATE ... FROM`.
+* PostgreSQL writes line updates with COPY into a temporary table and one `UPDATE ... FROM`
+  (a few lines, as for one order: arrays in one `UPDATE ... FROM unnest(...)`).
 """
 from __future__ import annotations
 
@@ -279,26 +280,35 @@ class BulkSql:
         finally:
             cursor.close()
 
+    _SET_FROM_U = ("status = u.status, promised_eta = u.promised_eta, original_eta = u.original_eta, "
+                   "current_eta = u.current_eta, eta_earliest = u.eta_earliest, eta_likely = u.eta_likely, "
+                   "eta_latest = u.eta_latest, covered_by = u.covered_by, supplier_id = u.supplier_id, "
+                   "promise_version = u.promise_version, refund_offered_at = u.refund_offered_at, "
+                   "eta_computed_at = %s, updated_at = %s")
+    _U_COLUMNS = ("id integer, status varchar(20), promised_eta date, original_eta date, current_eta date, "
+                  "eta_earliest date, eta_likely date, eta_latest date, covered_by varchar(20), supplier_id integer, "
+                  "promise_version integer, refund_offered_at timestamptz")
+    COPY_FROM_ROWS = 2000  # below this, arrays in one statement beat a temporary table
+
     def _update_lines_postgres(self, updates: list[tuple], now: datetime) -> None:
         cursor = self.dbapi.cursor()
         try:
-            # ON COMMIT DELETE ROWS: created once per connection, emptied by every commit.
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS eta_line_updates (id integer, status varchar(20), "
-                "promised_eta date, original_eta date, current_eta date, eta_earliest date, eta_likely date, "
-                "eta_latest date, covered_by varchar(20), supplier_id integer, promise_version integer, "
-                "refund_offered_at timestamptz) ON COMMIT DELETE ROWS")
-            cursor.execute("TRUNCATE eta_line_updates")  # an earlier write in this transaction
+            if len(updates) < self.COPY_FROM_ROWS:  # an order's few lines: one statement
+                names = ", ".join(column.split()[0] for column in self._U_COLUMNS.split(", "))
+                types = [column.split(" ", 1)[1] for column in self._U_COLUMNS.split(", ")]
+                arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+                cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM unnest({arrays}) AS u({names}) "
+                               f"WHERE b.id = u.id AND b.shop_id = %s",
+                               (now, now, *(list(column) for column in zip(*updates)), self.shop_id))
+                return
+            # Dropped at commit; a second batch in one transaction finds it and empties it.
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_line_updates ({self._U_COLUMNS}) ON COMMIT DROP")
+            cursor.execute("TRUNCATE eta_line_updates")
             with cursor.copy("COPY eta_line_updates FROM STDIN") as copy:
                 for row in updates:
                     copy.write_row(row)
-            cursor.execute(
-                "UPDATE backorders b SET status = u.status, promised_eta = u.promised_eta, "
-                "original_eta = u.original_eta, current_eta = u.current_eta, eta_earliest = u.eta_earliest, "
-                "eta_likely = u.eta_likely, eta_latest = u.eta_latest, covered_by = u.covered_by, "
-                "supplier_id = u.supplier_id, promise_version = u.promise_version, "
-                "refund_offered_at = u.refund_offered_at, eta_computed_at = %s, updated_at = %s "
-                "FROM eta_line_updates u WHERE b.id = u.id AND b.shop_id = %s", (now, now, self.shop_id))
+            cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM eta_line_updates u "
+                           f"WHERE b.id = u.id AND b.shop_id = %s", (now, now, self.shop_id))
         finally:
             cursor.close()
 
