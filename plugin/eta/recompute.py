@@ -26,7 +26,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from sqlalchemy import and_, select, true
@@ -35,9 +35,12 @@ from sqlalchemy.orm import Session
 from plugin.db.models import Backorder, Shop, Variant
 from plugin.domain.allocation import STOCK, BackorderLine, OnHand, SupplyLot
 from plugin.domain.backorders import platform_sequence
-from plugin.domain.eta import DELAY, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, detect_events
+from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, \
+    detect_events
 from plugin.domain.lateness import LatenessModel
 from plugin.eta.bulk import PROMISED, STATUS, SUPPLIER, BulkSql, read_snapshot
+from plugin.eta.storefront import plan_storefront, storefront_targets, write_storefront
+from plugin.eta.storefront import read_state as read_storefront_state
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,8 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
 
     def write(inputs: Inputs, plan: Plan) -> RecomputeCounts:
         with runtime.db.shop_session(shop_id) as session:
-            return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False)
+            return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False,
+                          runtime=runtime, shop=shop)
 
     def finish(written: Future | RecomputeCounts, size: int) -> None:
         nonlocal done
@@ -171,7 +175,8 @@ def recompute_variants_in_session(runtime, session: Session, shop: Shop, variant
     keys = sorted({_sku_key(variant_id, sku) for variant_id, sku in BulkSql.of(session, shop.id).variant_skus(ids)})
     inputs = _read_inputs(session, shop.id, keys)
     plan = _plan(inputs, ShopPolicy.of(shop), lateness_model(runtime, shop.id, today, session), today)
-    counts = _write(session, shop.id, inputs, plan, check_revisions=False, bump_revisions=True)
+    counts = _write(session, shop.id, inputs, plan, check_revisions=False, bump_revisions=True,
+                    runtime=runtime, shop=shop)
     session.expire_all()  # the ORM objects the caller holds were changed behind its back
     return counts
 
@@ -253,6 +258,12 @@ class Inputs:
     # Backorder id -> the merchant's own ship date (admin "override ETA"): promised instead of
     # the engine's date for as long as it is set (see `_plan`).
     overrides: dict[int, date] = field(default_factory=dict)
+    # Variant id -> (manual ETA, manual lead time in days): the merchant's word for a variant
+    # (admin Products page, `Variant.manual_eta`), applied in `_plan` by `manual_promise`.
+    manual: dict[int, tuple[date | None, int | None]] = field(default_factory=dict)
+    # Variant id -> (continue selling, tracked, sellable, storefront digest): for the storefront's
+    # next-unit date (plugin/eta/storefront.py).
+    storefront: dict[int, tuple] = field(default_factory=dict)
 
 
 LINE_COLUMNS = (
@@ -271,7 +282,10 @@ def _sku_key(variant_id: int, sku: str | None) -> str:
 
 
 def _target_skus(session: Session, shop_id: int, full: bool) -> list[str]:
-    rows = BulkSql.of(session, shop_id).target_variants(full)
+    sql = BulkSql.of(session, shop_id)
+    rows = sql.target_variants(full)
+    if full:  # and every variant the storefront shows (or showed) a date for, lines or not
+        rows = list(rows) + list(storefront_targets(sql))
     return sorted({_sku_key(variant_id, sku) for variant_id, sku in rows})
 
 
@@ -294,7 +308,37 @@ def _read_batch(sql: BulkSql, skus: list[str]) -> Inputs:
         if supplier_id in suppliers:
             sku_suppliers.setdefault(sku, supplier_id)
     return Inputs(skus, variants, lines, lots, sku_suppliers, suppliers, _tie_sequences(sql, variants, lines),
-                  overrides=_overrides(sql, sorted(row[0] for row in variants)))
+                  overrides=_overrides(sql, sorted(row[0] for row in variants)),
+                  manual=_manual_etas(sql, sorted(row[0] for row in variants)),
+                  storefront=read_storefront_state(sql, sorted(row[0] for row in variants)))
+
+
+def _manual_etas(sql: BulkSql, variant_ids: list[int]) -> dict[int, tuple[date | None, int | None]]:
+    """The merchant's manual ETA / lead time of these variants (few have one)."""
+    if not variant_ids:
+        return {}
+    rows = sql._all(f"SELECT id, manual_eta, manual_lead_time_days FROM variants WHERE shop_id = {sql.p} "
+                    f"AND (manual_eta IS NOT NULL OR manual_lead_time_days IS NOT NULL) AND {sql._in('id')}",
+                    (sql.shop_id, sql._list(variant_ids)))
+    return {vid: (day if day is None or isinstance(day, date) else date.fromisoformat(day), lead)
+            for vid, day, lead in rows}
+
+
+def manual_promise(manual: tuple[date | None, int | None], covered_by: str, today: date) -> date | None:
+    """The date the merchant's word for a variant gives a line not covered by stock, or None.
+
+    A manual ETA is promised while its day has not passed (a passed one gives the engine back
+    its say); a manual lead time stands in for the supplier's when nothing is on order for the
+    line (covered by lead time): it ships that many days from today.
+    """
+    day, lead_days = manual
+    if covered_by == STOCK:
+        return None
+    if day is not None and day >= today:
+        return day
+    if lead_days is not None and covered_by == LEAD_TIME:
+        return today + timedelta(days=lead_days)
+    return None
 
 
 def _overrides(sql: BulkSql, variant_ids: list[int]) -> dict[int, date]:
@@ -349,6 +393,8 @@ class Plan:
     # Line id -> which of its indexed columns change (bulk.STATUS | PROMISED | SUPPLIER), for the
     # lines in `updates` where any does: SQLite rewrites an index for every column named in SET.
     indexed_changes: dict[int, int] = field(default_factory=dict)
+    # Variants whose storefront date changes: (id, promise, earliest, likely, latest, covered, digest).
+    storefront: list[tuple] = field(default_factory=list)
 
 
 def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: date) -> Plan:
@@ -379,6 +425,12 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
                                                               handling_days=0),
                              promise_quantile=policy.promise_quantile)
     etas = estimator.promise(lines, on_hand, inputs.lots)
+    if inputs.manual:  # the merchant's date or lead time for a variant: the whole range is that day
+        for line_id, eta in etas.items():
+            manual = inputs.manual.get(by_id[line_id][L_VARIANT])
+            day = manual_promise(manual, eta.covered_by, today) if manual is not None else None
+            if day is not None:
+                etas[line_id] = eta._replace(earliest=day, likely=day, latest=day, promise=day)
     for line_id, day in inputs.overrides.items():  # the merchant's date is the promise while it is set
         if line_id in etas:
             etas[line_id] = etas[line_id]._replace(promise=day)
@@ -432,13 +484,17 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
             indexed[line_id] = bits
         if bits & STATUS or current != row[L_CURRENT]:
             marked.add(row[L_ORDER_LINE])  # what the store shows (tag, line ETAs) changed
-    return Plan(updates, events, marked, len(lines), counts, now, indexed)
+    waiting: dict[str, int] = {}
+    for line in lines:
+        waiting[line.sku] = waiting.get(line.sku, 0) + line.quantity
+    shelf = plan_storefront(inputs.variants, inputs.storefront, waiting, free, estimator, inputs.lots)
+    return Plan(updates, events, marked, len(lines), counts, now, indexed, shelf)
 
 
 # -- writing --------------------------------------------------------------------------------------
 
 def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_revisions: bool,
-           bump_revisions: bool) -> RecomputeCounts:
+           bump_revisions: bool, runtime=None, shop: Shop | None = None) -> RecomputeCounts:
     sql = BulkSql.of(session, shop_id)
     counts = RecomputeCounts(skus=len(inputs.skus), lines=plan.lines)
     variant_ids = sorted(vid for vid, _, _, _ in inputs.variants)
@@ -454,10 +510,19 @@ def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_
             plan = Plan([u for u in plan.updates if u[0] in sku_ok], [e for e in plan.events if e[0] in sku_ok],
                         {row[L_ORDER_LINE] for row in kept_rows if row[L_ORDER_LINE] in plan.marked_lines},
                         plan.lines, _recount(plan.events, sku_ok), plan.now,
-                        {k: v for k, v in plan.indexed_changes.items() if k in sku_ok})
+                        {k: v for k, v in plan.indexed_changes.items() if k in sku_ok},
+                        [row for row in plan.storefront if row[0] in keep])
             variant_ids = sorted(keep)
     sql.update_lines(plan.updates, plan.now, plan.indexed_changes)
     sql.insert_events(plan.events, plan.now)
+    write_storefront(sql, plan.storefront, plan.now)
+    if plan.events and runtime is not None and shop is not None:
+        # The emails the events call for go into the outbox in this same transaction.
+        from plugin.notifications.enqueue import enqueue_for_events
+
+        enqueue_for_events(runtime, session, shop, [
+            {"backorder_id": b, "kind": k, "promise_version": v, "old_date": o, "new_date": n}
+            for b, k, v, o, n in plan.events])
     orders = sorted(set(sql.order_ids(plan.marked_lines).values()))
     sql.mark_orders(orders, plan.now)
     sql.settle_variants(variant_ids, plan.now, bump_revisions=bump_revisions)
