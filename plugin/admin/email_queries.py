@@ -15,6 +15,7 @@ from plugin.admin.forms import mask_email
 from plugin.admin.settings_store import read_settings, update_settings
 from plugin.db.models import Notification, Order
 from plugin.notifications import catalog, kinds
+from plugin.notifications.render import subject_of
 
 LOCALES = catalog.LOCALES
 
@@ -30,15 +31,27 @@ def list_emails(runtime, shop_id: int, query: EmailLogQuery) -> EmailLogPage:
         total = session.scalar(select(func.count()).select_from(n).where(*conditions)) or 0
         rows = session.execute(
             select(n.id, n.kind, n.recipient, n.locale, n.subject, n.status, n.reason, n.last_error, n.attempts,
-                   n.created_at, n.sent_at, Order.name, Order.platform_order_id)
+                   n.created_at, n.sent_at, Order.name, Order.platform_order_id, n.context)
             .outerjoin(Order, Order.id == n.order_id).where(*conditions)
             .order_by(n.id.desc()).limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
-    out = [EmailLogRow(id=r[0], kind=r[1], recipient=mask_email(r[2]), locale=r[3], subject=r[4], status=r[5],
+    out = [EmailLogRow(id=r[0], kind=r[1], recipient=mask_email(r[2]), locale=r[3], subject=_subject(r), status=r[5],
                        reason=r[6] or (r[7][:300] if r[7] else None), attempts=r[8] or 0,
                        order_name=r[11] or (f"#{r[12]}" if r[12] else None), created_at=r[9], sent_at=r[10])
            for r in rows]
     return EmailLogPage(rows=out, total=total, page=query.page, per_page=query.per_page,
                         pages=max(1, -(-total // query.per_page)))
+
+
+def _subject(row) -> str | None:
+    """The stored subject; for a row not rendered (yet, or ever: skipped event messages), the one
+    its context gives. A redacted row (no locale any more) shows none."""
+    subject, locale, context = row[4], row[3], row[13]
+    if subject is not None or locale is None or not context or "kind" not in context:
+        return subject
+    try:
+        return subject_of(context)
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def default_text(kind: str, locale: str) -> EmailText:

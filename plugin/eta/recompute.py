@@ -518,9 +518,10 @@ def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_
     write_storefront(sql, plan.storefront, plan.now)
     if plan.events and runtime is not None and shop is not None:
         # The emails the events call for go into the outbox in this same transaction.
-        from plugin.notifications.enqueue import enqueue_for_events
+        # Stored unrendered: the outbox renders them (compose.py) outside this write transaction.
+        from plugin.notifications.enqueue import queue_event_messages
 
-        enqueue_for_events(runtime, session, shop, [
+        queue_event_messages(runtime, session, shop, [
             {"backorder_id": b, "kind": k, "promise_version": v, "old_date": o, "new_date": n}
             for b, k, v, o, n in plan.events])
     orders = sorted(set(sql.order_ids(plan.marked_lines).values()))

@@ -44,6 +44,7 @@ def plan_storefront(variants: list[tuple], state: dict[int, tuple], waiting: dic
     """
     rows = []
     answers: dict[str, object] = {}
+    lots_of: dict[str, list] | None = None  # built on first need: next_unit reads one SKU's lots
     for variant_id, key, _sellable, _revision in variants:
         found = state.get(variant_id)
         if found is None:
@@ -53,7 +54,12 @@ def plan_storefront(variants: list[tuple], state: dict[int, tuple], waiting: dic
         if continue_selling and tracked and sellable <= 0:
             eta = answers.get(key)
             if eta is None:
-                eta = answers[key] = estimator.next_unit(key, waiting.get(key, 0), free.get(key, 0), lots)
+                if lots_of is None:
+                    lots_of = {}
+                    for lot in lots:
+                        lots_of.setdefault(lot.sku, []).append(lot)
+                eta = answers[key] = estimator.next_unit(key, waiting.get(key, 0), free.get(key, 0),
+                                                         lots_of.get(key, ()))
             if eta.covered_by == "stock":
                 eta = None  # the unit is on the shelf after all: nothing to say
         if eta is None:

@@ -1,11 +1,13 @@
 """Put messages in the outbox, inside the caller's transaction: the event and its email commit
 together or not at all. Nothing here sends, and nothing does I/O besides the given session.
 
-Every message is rendered now and stored whole (subject, text, HTML, and the context it came
-from), under an idempotency key that names what it is about, never to whom: composing the
-same message twice finds the key taken and creates nothing (`INSERT ... ON CONFLICT DO
-NOTHING`, so a concurrent writer cannot fail the caller's transaction either). Each function
-returns only the rows it created.
+Every message is stored with the context it is rendered from, under an idempotency key that
+names what it is about, never to whom: composing the same message twice finds the key taken
+and creates nothing (`INSERT ... ON CONFLICT DO NOTHING`, so a concurrent writer cannot fail
+the caller's transaction either). Each function returns only the rows it created. Messages one
+at a time (a confirmation, a refund confirmation, a digest) are rendered now and stored whole;
+the recompute's events (queue_event_messages, thousands at once when a supplier's dates move)
+are stored unrendered and rendered by compose.compose_pending before the outbox sends them.
 
 A message that must not go out is still stored, as status "skipped" with the reason: no email
 address, the kind switched off in the shop's settings, the line no longer waiting, or a delay
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Iterable
 
 from sqlalchemy import select, update
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from plugin.db.models import Backorder, Notification, Order, OrderLine, Shop
 from plugin.notifications import kinds
 from plugin.notifications.catalog import choose_locale
-from plugin.notifications.contexts import iso, message_context, order_link
+from plugin.notifications.contexts import iso, line_block, message_context, order_block, order_link
 from plugin.notifications.render import render
 from plugin.shop_settings import email_kind_enabled
 
@@ -63,7 +66,20 @@ def enqueue_confirmation(runtime, session: Session, shop: Shop, order_id: int, *
 
 
 def enqueue_for_events(runtime, session: Session, shop: Shop, events: Iterable[dict]) -> list[Notification]:
+    """Messages for what the ETA recompute noticed, rendered now: queue_event_messages, then the
+    created rows. See there for the rules."""
+    ids = queue_event_messages(runtime, session, shop, events, render_now=True)
+    if not ids:
+        return []
+    found = {row.id: row for start in range(0, len(ids), BATCH)
+             for row in session.scalars(select(Notification).where(Notification.id.in_(ids[start:start + BATCH])))}
+    return [found[i] for i in ids if i in found]
+
+
+def queue_event_messages(runtime, session: Session, shop: Shop, events: Iterable[dict], *,
+                         render_now: bool = False) -> list[int]:
     """Messages for what the ETA recompute noticed: one per (kind, line, promise version).
+    Returns the ids of the rows created, in the order they were decided.
 
     Each event is {backorder_id, kind: delay|refund_offer|ready, promise_version, old_date,
     new_date} (dates as `date` or ISO strings), the shape stored in backorder_events. A
@@ -71,6 +87,11 @@ def enqueue_for_events(runtime, session: Session, shop: Shop, events: Iterable[d
     stored as skipped, or, if it is still waiting in the outbox, switched to skipped. Events of a
     line no longer waiting (shipped, cancelled, refunded) are skipped, and so is a "ready" for a
     line's first promise (the confirmation says it is in stock).
+
+    Built for a recompute's thousands of events at once: lines are read in a few plain queries,
+    rows inserted in batches. Without `render_now` the rows are stored unrendered (subject and
+    parts empty) and compose.compose_pending renders them before the outbox sends: rendering
+    is most of a message's cost, and it has no business holding the recompute's write lock.
     """
     wanted: dict[str, dict] = {}
     for event in events:
@@ -86,9 +107,12 @@ def enqueue_for_events(runtime, session: Session, shop: Shop, events: Iterable[d
     related = [kinds.event_key(other, e["backorder_id"], e["promise_version"]) for e in wanted.values()
                for other in (kinds.DELAY, kinds.REFUND_OFFER)]
     taken = _taken(session, list(wanted) + related)  # key -> status
-    backorders = _backorders(session, {e["backorder_id"] for e in wanted.values()})
+    stored_before = dict(taken)
+    backorders = _event_lines(session, shop.id, {e["backorder_id"] for e in wanted.values()})
 
-    created: list[Notification] = []
+    rows: list[dict] = []
+    blocks: dict[tuple[str, str], dict] = {}
+    superseded: list[tuple[str, str]] = []
     order_of_kinds = {kinds.REFUND_OFFER: 0, kinds.DELAY: 1, kinds.READY: 2}
     for key, event in sorted(wanted.items(), key=lambda kv: order_of_kinds[kv[1]["kind"]]):
         backorder = backorders.get(event["backorder_id"])
@@ -103,15 +127,19 @@ def enqueue_for_events(runtime, session: Session, shop: Shop, events: Iterable[d
             skip = f"the line is {backorder.status}"
         elif event["kind"] == kinds.READY and event["old_date"] is None:
             skip = "first promise: the order confirmation tells it"
-        row = _event_message(runtime, session, shop, key, event, backorder, skip)
-        if row is not None:
-            created.append(row)
-            taken[key] = row.status
-            # An offer that goes out says the date moved too: a delay notice of the same line and
-            # version not yet being sent gives way. (One that is skipped, e.g. refund offers
-            # switched off, leaves the delay notice to tell the news.)
-            if row.kind == kinds.REFUND_OFFER and row.status != SKIPPED:
-                _supersede_delay(session, kinds.event_key(kinds.DELAY, *line_version), offer_key)
+        values = _event_row(runtime, shop, key, event, backorder, skip, render_now, blocks)
+        rows.append(values)
+        taken[key] = values["status"]
+        # An offer that goes out says the date moved too: a delay notice of the same line and
+        # version not yet being sent gives way. (One that is skipped, e.g. refund offers
+        # switched off, leaves the delay notice to tell the news.) A delay decided in this call
+        # already saw the offer above; only one stored earlier needs an UPDATE.
+        delay_key = kinds.event_key(kinds.DELAY, *line_version)
+        if event["kind"] == kinds.REFUND_OFFER and values["status"] != SKIPPED and delay_key in stored_before:
+            superseded.append((delay_key, offer_key))
+    created = _insert_many(session, rows)
+    for delay_key, offer_key in superseded:
+        _supersede_delay(session, delay_key, offer_key)
     return created
 
 
@@ -165,20 +193,30 @@ def store_message(session: Session, shop: Shop, kind: str, key: str, context: di
                   order: Order | None, backorder_id: int | None = None,
                   skip_reason: str | None = None) -> Notification | None:
     """Render and insert one outbox row; None when the key is taken (by anyone, even now)."""
+    values = _row_values(shop, kind, key, context, recipient=recipient, order=order, backorder_id=backorder_id,
+                         skip_reason=skip_reason, render_now=True)
+    statement = (_dialect_insert(session)(Notification).values(**values)
+                 .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id))
+    new_id = session.execute(statement).scalar_one_or_none()
+    return session.get(Notification, new_id) if new_id is not None else None
+
+
+def _row_values(shop: Shop, kind: str, key: str, context: dict, *, recipient: str | None, order,
+                backorder_id: int | None, skip_reason: str | None, render_now: bool) -> dict:
     if "@" in key:
         raise ValueError("an idempotency key never contains an address")
     recipient = (recipient or "").strip() or None
     reason = skip_reason or why_not_sent(shop, kind, recipient)
-    customer_name = order.customer_name if order is not None else None
-    rendered = render(context, customer_name=customer_name)
     values = dict(
         shop_id=shop.id, idempotency_key=key, kind=kind, order_id=order.id if order is not None else None,
-        backorder_id=backorder_id, recipient=recipient, locale=context["locale"], subject=rendered.subject,
-        body_text=rendered.text, body_html=rendered.html, context=context,
+        backorder_id=backorder_id, recipient=recipient, locale=context["locale"], subject=None,
+        body_text=None, body_html=None, context=context,
         status=SKIPPED if reason else PENDING, reason=reason,
     )
-    new_id = session.execute(_insert_ignoring_duplicates(session, values)).scalar_one_or_none()
-    return session.get(Notification, new_id) if new_id is not None else None
+    if render_now:
+        rendered = render(context, customer_name=order.customer_name if order is not None else None)
+        values.update(subject=rendered.subject, body_text=rendered.text, body_html=rendered.html)
+    return values
 
 
 def why_not_sent(shop: Shop, kind: str, recipient: str | None) -> str | None:
@@ -193,21 +231,21 @@ def why_not_sent(shop: Shop, kind: str, recipient: str | None) -> str | None:
     return None
 
 
-def _insert_ignoring_duplicates(session: Session, values: dict):
+def _dialect_insert(session: Session):
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return (insert(Notification).values(**values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id))
+    return insert
 
 
 def _taken(session: Session, keys: list[str]) -> dict[str, str]:
-    """The keys already in the outbox, with their rows' status."""
+    """The keys already in the outbox, with their rows' status. (Keys are unique across shops, so
+    this reads the table itself, not the shop's ORM view: thousands of keys at a time.)"""
     keys, taken = sorted(set(keys)), {}
+    c = Notification.__table__.c
     for start in range(0, len(keys), BATCH):
-        rows = session.execute(select(Notification.idempotency_key, Notification.status)
-                               .where(Notification.idempotency_key.in_(keys[start:start + BATCH])))
+        rows = session.execute(select(c.idempotency_key, c.status).where(c.idempotency_key.in_(keys[start:start + BATCH])))
         taken.update((key, status) for key, status in rows)
     return taken
 
@@ -233,8 +271,8 @@ def _backorders(session: Session, ids: set[int]) -> dict[int, Backorder]:
     return found
 
 
-def _event_message(runtime, session: Session, shop: Shop, key: str, event: dict, backorder: Backorder,
-                   skip: str | None) -> Notification | None:
+def _event_row(runtime, shop: Shop, key: str, event: dict, backorder, skip: str | None,
+               render_now: bool, blocks: dict) -> dict:
     kind, order = event["kind"], backorder.line.order
     locale = choose_locale(order.customer_locale)
     parts: dict = {
@@ -247,9 +285,59 @@ def _event_message(runtime, session: Session, shop: Shop, key: str, event: dict,
     if kind == kinds.REFUND_OFFER and skip is None:
         parts.update(_choice_parts(runtime, shop, backorder.id, event["promise_version"]))
         parts["links"].update(parts.pop("links_extra"))
-    context = message_context(shop, kind, locale, order=order, backorders=[backorder], **parts)
-    return store_message(session, shop, kind, key, context, recipient=order.email, order=order,
-                         backorder_id=backorder.id, skip_reason=skip)
+    base = blocks.get((kind, locale))
+    if base is None:  # the shop's part of the context is the same for every event of a kind
+        base = blocks[(kind, locale)] = message_context(shop, kind, locale)
+    context = dict(base, order=order_block(order), lines=[line_block(backorder)],
+                   **{name: value for name, value in parts.items() if value is not None})
+    return _row_values(shop, kind, key, context, recipient=order.email, order=order, backorder_id=backorder.id,
+                       skip_reason=skip, render_now=render_now)
+
+
+def _event_lines(session: Session, shop_id: int, ids: set[int]) -> dict[int, SimpleNamespace]:
+    """The lines (with their order) that message contexts read, from plain rows: for thousands
+    of events, loading them as ORM objects would cost more than everything else here."""
+    b, line, order = Backorder.__table__.c, OrderLine.__table__.c, Order.__table__.c
+    ids_in_order, found = sorted(ids), {}
+    for start in range(0, len(ids_in_order), BATCH):
+        result = session.execute(
+            select(b.id, b.status, b.quantity, b.promised_eta, b.current_eta, b.eta_earliest, b.eta_likely,
+                   b.eta_latest, line.title, line.sku, order.id.label("order_id"), order.name,
+                   order.platform_order_id, order.email, order.customer_locale, order.customer_name)
+            .select_from(Backorder.__table__.join(OrderLine.__table__, line.id == b.order_line_id)
+                         .join(Order.__table__, order.id == line.order_id))
+            .where(b.shop_id == shop_id, order.shop_id == shop_id, b.id.in_(ids_in_order[start:start + BATCH])))
+        orders: dict[int, SimpleNamespace] = {}
+        for row in result:
+            owner = orders.get(row.order_id)
+            if owner is None:
+                owner = orders[row.order_id] = SimpleNamespace(
+                    id=row.order_id, name=row.name, platform_order_id=row.platform_order_id, email=row.email,
+                    customer_locale=row.customer_locale, customer_name=row.customer_name)
+            found[row.id] = SimpleNamespace(
+                id=row.id, status=row.status, quantity=row.quantity, promised_eta=row.promised_eta,
+                current_eta=row.current_eta, eta_earliest=row.eta_earliest, eta_likely=row.eta_likely,
+                eta_latest=row.eta_latest,
+                line=SimpleNamespace(title=row.title, sku=row.sku, order=owner, order_id=row.order_id))
+    return found
+
+
+def _insert_many(session: Session, rows: list[dict]) -> list[int]:
+    """INSERT ... ON CONFLICT DO NOTHING in batches; the ids of the rows inserted (a key taken by a
+    concurrent writer meanwhile is simply not among them)."""
+    if not rows:
+        return []
+    now = datetime.now(timezone.utc)
+    created: list[int] = []
+    table = Notification.__table__
+    for start in range(0, len(rows), BATCH):
+        chunk = [dict(row, attempts=0, next_attempt_at=now, created_at=now) for row in rows[start:start + BATCH]]
+        # No sort_by_parameter_order: with ON CONFLICT DO NOTHING it makes SQLAlchemy send one
+        # statement per row. Ids grow in the order of the VALUES list, so sorting restores it.
+        statement = (_dialect_insert(session)(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                     .returning(table.c.id))
+        created.extend(sorted(row_id for (row_id,) in session.execute(statement, chunk)))
+    return created
 
 
 def _choice_parts(runtime, shop: Shop, backorder_id: int, promise_version: int) -> dict:

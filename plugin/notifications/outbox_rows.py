@@ -65,7 +65,9 @@ def rate_per_minute(stored: Any) -> int:
 def due_condition(now: datetime):
     c = _n.c
     return or_(
-        and_(c.status.in_(("pending", "failed")), c.next_attempt_at <= now),
+        # Not rows still to be rendered (compose.py): the sender never sends half a message.
+        and_(c.status.in_(("pending", "failed")), c.next_attempt_at <= now,
+             or_(c.subject.isnot(None), c.recipient.is_(None))),
         # A lease that ran out: its sender died or hung. Taken over only now, never earlier.
         and_(c.status == "sending", c.locked_until < now),
     )

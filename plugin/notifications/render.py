@@ -110,6 +110,16 @@ def subject_values(context: dict, locale: str, customer_name: str | None) -> dic
     }
 
 
+def subject_of(context: dict, customer_name: str | None = None) -> str:
+    """The subject alone (what render() would put in it), for rows not rendered (yet)."""
+    locale = choose_locale(context.get("locale"))
+    placeholders = subject_values(context, locale, customer_name)
+    texts = context.get("texts") or {}
+    subject = fill(texts["subject"], placeholders) if texts.get("subject") else \
+        translate(locale, f"{context['kind']}.subject", **placeholders)
+    return " ".join(subject.split())
+
+
 def _template_values(context: dict, locale: str, customer_name: str | None) -> dict[str, object]:
     kind = context["kind"]
     texts = context.get("texts") or {}
