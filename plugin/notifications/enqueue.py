@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from plugin.db.models import Backorder, Notification, Order, OrderLine, Shop
+from plugin.eta.bulk import BulkSql
 from plugin.notifications import kinds
 from plugin.notifications.catalog import choose_locale
 from plugin.notifications.contexts import iso, line_block, message_context, order_block, order_link
@@ -137,7 +138,7 @@ def queue_event_messages(runtime, session: Session, shop: Shop, events: Iterable
         delay_key = kinds.event_key(kinds.DELAY, *line_version)
         if event["kind"] == kinds.REFUND_OFFER and values["status"] != SKIPPED and delay_key in stored_before:
             superseded.append((delay_key, offer_key))
-    created = _insert_many(session, rows)
+    created = _insert_many(session, shop.id, rows)
     for delay_key, offer_key in superseded:
         _supersede_delay(session, delay_key, offer_key)
     return created
@@ -240,14 +241,13 @@ def _dialect_insert(session: Session):
 
 
 def _taken(session: Session, keys: list[str]) -> dict[str, str]:
-    """The keys already in the outbox, with their rows' status. (Keys are unique across shops, so
-    this reads the table itself, not the shop's ORM view: thousands of keys at a time.)"""
-    keys, taken = sorted(set(keys)), {}
-    c = Notification.__table__.c
-    for start in range(0, len(keys), BATCH):
-        rows = session.execute(select(c.idempotency_key, c.status).where(c.idempotency_key.in_(keys[start:start + BATCH])))
-        taken.update((key, status) for key, status in rows)
-    return taken
+    """The keys already in the outbox, with their rows' status, in one statement. (Keys are unique
+    across shops, so this reads the table itself, not the shop's ORM view.)"""
+    if not keys:
+        return {}
+    sql = BulkSql.of(session, session.info.get("shop_id") or 0)
+    return dict(sql._all(f"SELECT idempotency_key, status FROM notifications WHERE {sql._in('idempotency_key')}",
+                         (sql._list(sorted(set(keys))),)))
 
 
 def _supersede_delay(session: Session, delay_key: str, offer_key: str) -> None:
@@ -295,49 +295,65 @@ def _event_row(runtime, shop: Shop, key: str, event: dict, backorder, skip: str 
 
 
 def _event_lines(session: Session, shop_id: int, ids: set[int]) -> dict[int, SimpleNamespace]:
-    """The lines (with their order) that message contexts read, from plain rows: for thousands
-    of events, loading them as ORM objects would cost more than everything else here."""
-    b, line, order = Backorder.__table__.c, OrderLine.__table__.c, Order.__table__.c
-    ids_in_order, found = sorted(ids), {}
-    for start in range(0, len(ids_in_order), BATCH):
-        result = session.execute(
-            select(b.id, b.status, b.quantity, b.promised_eta, b.current_eta, b.eta_earliest, b.eta_likely,
-                   b.eta_latest, line.title, line.sku, order.id.label("order_id"), order.name,
-                   order.platform_order_id, order.email, order.customer_locale, order.customer_name)
-            .select_from(Backorder.__table__.join(OrderLine.__table__, line.id == b.order_line_id)
-                         .join(Order.__table__, order.id == line.order_id))
-            .where(b.shop_id == shop_id, order.shop_id == shop_id, b.id.in_(ids_in_order[start:start + BATCH])))
-        orders: dict[int, SimpleNamespace] = {}
-        for row in result:
-            owner = orders.get(row.order_id)
-            if owner is None:
-                owner = orders[row.order_id] = SimpleNamespace(
-                    id=row.order_id, name=row.name, platform_order_id=row.platform_order_id, email=row.email,
-                    customer_locale=row.customer_locale, customer_name=row.customer_name)
-            found[row.id] = SimpleNamespace(
-                id=row.id, status=row.status, quantity=row.quantity, promised_eta=row.promised_eta,
-                current_eta=row.current_eta, eta_earliest=row.eta_earliest, eta_likely=row.eta_likely,
-                eta_latest=row.eta_latest,
-                line=SimpleNamespace(title=row.title, sku=row.sku, order=owner, order_id=row.order_id))
+    """The lines (with their order) that message contexts read, from plain rows in one statement:
+    for thousands of events, ORM objects, or IN lists of thousands of parameters that the driver
+    parses on every call, would cost more than everything else here."""
+    if not ids:
+        return {}
+    sql = BulkSql.of(session, shop_id)
+    rows = sql._all(
+        "SELECT b.id, b.status, b.quantity, b.promised_eta, b.current_eta, b.eta_earliest, b.eta_likely, "
+        "b.eta_latest, l.title, l.sku, o.id, o.name, o.platform_order_id, o.email, o.customer_locale, "
+        "o.customer_name FROM backorders b JOIN order_lines l ON l.id = b.order_line_id "
+        f"JOIN orders o ON o.id = l.order_id WHERE b.shop_id = {sql.p} AND o.shop_id = {sql.p} AND {sql._in('b.id')}",
+        (shop_id, shop_id, sql._list(sorted(ids))))
+    found: dict[int, SimpleNamespace] = {}
+    orders: dict[int, SimpleNamespace] = {}
+    for (bid, status, quantity, promised, current, earliest, likely, latest, title, sku, order_id, name,
+         platform_order_id, email, locale, customer_name) in rows:
+        owner = orders.get(order_id)
+        if owner is None:
+            owner = orders[order_id] = SimpleNamespace(
+                id=order_id, name=name, platform_order_id=platform_order_id, email=email,
+                customer_locale=locale, customer_name=customer_name)
+        # Dates come back as `date` (PostgreSQL) or ISO text (SQLite): contexts keep ISO text.
+        found[bid] = SimpleNamespace(
+            id=bid, status=status, quantity=quantity, promised_eta=promised, current_eta=current,
+            eta_earliest=earliest, eta_likely=likely, eta_latest=latest,
+            line=SimpleNamespace(title=title, sku=sku, order=owner, order_id=order_id))
     return found
 
 
-def _insert_many(session: Session, rows: list[dict]) -> list[int]:
-    """INSERT ... ON CONFLICT DO NOTHING in batches; the ids of the rows inserted (a key taken by a
-    concurrent writer meanwhile is simply not among them)."""
+_INSERTED = ("shop_id", "idempotency_key", "kind", "order_id", "backorder_id", "recipient", "locale", "subject",
+             "body_text", "body_html", "context", "status", "reason")
+
+
+def _insert_many(session: Session, shop_id: int, rows: list[dict]) -> list[int]:
+    """INSERT ... ON CONFLICT DO NOTHING of every row through the driver's executemany (one short
+    statement, pipelined on PostgreSQL), then the ids of the rows by key, in the rows' order. A key
+    taken by a concurrent writer in between is simply not ours: the caller left out keys taken
+    before."""
     if not rows:
         return []
-    now = datetime.now(timezone.utc)
-    created: list[int] = []
-    table = Notification.__table__
-    for start in range(0, len(rows), BATCH):
-        chunk = [dict(row, attempts=0, next_attempt_at=now, created_at=now) for row in rows[start:start + BATCH]]
-        # No sort_by_parameter_order: with ON CONFLICT DO NOTHING it makes SQLAlchemy send one
-        # statement per row. Ids grow in the order of the VALUES list, so sorting restores it.
-        statement = (_dialect_insert(session)(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
-                     .returning(table.c.id))
-        created.extend(sorted(row_id for (row_id,) in session.execute(statement, chunk)))
-    return created
+    sql = BulkSql.of(session, shop_id)
+    p = sql.p
+    stamp = sql._ts_out(datetime.now(timezone.utc))
+    placeholders = ", ".join(f"{p}::json" if sql.postgres and name == "context" else p for name in _INSERTED)
+    statement = (f"INSERT INTO notifications ({', '.join(_INSERTED)}, attempts, next_attempt_at, created_at) "
+                 f"VALUES ({placeholders}, 0, {p}, {p}) ON CONFLICT (idempotency_key) DO NOTHING")
+    keys = [row["idempotency_key"] for row in rows]
+    taken = dict(sql._all(f"SELECT idempotency_key, id FROM notifications WHERE {sql._in('idempotency_key')}",
+                          (sql._list(keys),)))
+    cursor = sql.dbapi.cursor()
+    try:
+        cursor.executemany(statement, [
+            tuple(json.dumps(row[name]) if name == "context" else row[name] for name in _INSERTED) + (stamp, stamp)
+            for row in rows if row["idempotency_key"] not in taken])
+    finally:
+        cursor.close()
+    found = dict(sql._all(f"SELECT idempotency_key, id FROM notifications WHERE {sql._in('idempotency_key')}",
+                          (sql._list([key for key in keys if key not in taken]),)))
+    return [found[key] for key in keys if key in found]
 
 
 def _choice_parts(runtime, shop: Shop, backorder_id: int, promise_version: int) -> dict:
