@@ -40,6 +40,25 @@ def test_signed_webhook_is_stored_once_and_acknowledged(client, runtime):
     assert event.headers["x-shopify-webhook-id"] == headers["X-Shopify-Webhook-Id"]
 
 
+def test_a_delivery_opens_no_cookie_session_and_other_routes_keep_theirs(client, app, runtime):
+    from flask import session
+    from flask.sessions import SecureCookieSession
+
+    body = _order_body()
+    headers = webhook_headers("orders/create", SHOP, body, API_SECRET, event_id="evt-cookie")
+    client.set_cookie("session", "not-a-session-anyone-signed")
+    response = _post(client, body, headers)
+    assert response.status_code == 200 and response.get_json() == {"ok": True, "duplicate": False}
+    assert "Set-Cookie" not in response.headers
+    assert _post(client, body, headers).get_json() == {"ok": True, "duplicate": True}
+    with app.test_request_context("/webhooks/shopify", method="POST"):
+        app.preprocess_request()
+        with pytest.raises(RuntimeError):  # the null session refuses writes
+            session["x"] = 1
+    with app.test_request_context("/connect/woocommerce"):
+        assert isinstance(session._get_current_object(), SecureCookieSession)
+
+
 def test_webhook_signed_with_the_previous_secret_is_accepted_during_rotation(client, runtime):
     body = _order_body()
     assert _post(client, body, webhook_headers("orders/create", SHOP, body, OLD_API_SECRET)).status_code == 200

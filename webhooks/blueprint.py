@@ -5,6 +5,7 @@ the worker does the real work from the inbox.
 """
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
@@ -47,6 +48,14 @@ class _Headers(dict):
         return super().get(name.lower(), default)
 
 
+# The two answers a stored delivery gets, built once: every delivery sends one of them.
+_ACKS = {duplicate: json.dumps({"ok": True, "duplicate": duplicate}).encode() + b"\n" for duplicate in (False, True)}
+
+
+def _ack(*, duplicate: bool):
+    return current_app.response_class(_ACKS[duplicate], status=200, mimetype="application/json")
+
+
 def _inbox(runtime) -> InboxWriter:
     """The process's InboxWriter: one per runtime, so concurrent deliveries share their commits."""
     writer = runtime.extras.get("inbox_writer")
@@ -84,4 +93,4 @@ def receive(platform: str):
     wake = runtime.extras.get("wake_worker")
     if stored and wake is not None:
         wake()
-    return jsonify(ok=True, duplicate=not stored), 200
+    return _ack(duplicate=not stored)
