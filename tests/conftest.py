@@ -100,6 +100,16 @@ def settings_factory(tmp_path):
 
 
 @pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on loopback that records what it accepts."""
+    from tests.support.smtp_sink import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def fake_shopify():
     """Shopify as the app sees it: a faithful in-memory store reached through httpx's WSGI transport."""
     from connectors.shopify.devstore import FakeShopify

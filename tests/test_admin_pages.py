@@ -512,7 +512,7 @@ def test_refund_requests_are_listed_and_decided_for_this_shop_only(client, runti
 # -- jobs ----------------------------------------------------------------------------------------
 def test_run_now_does_this_shops_work_only(client, runtime, fake_shopify, shops, feed):
     feed.hits.clear()
-    feed.body = f"sku,quantity,po_reference,lead_days\nDESK,4,PO-J,5\nLAMP,4,PO-J,5\n".encode()
+    feed.body = "sku,quantity,po_reference,lead_days\nDESK,4,PO-J,5\nLAMP,4,PO-J,5\n".encode()
     mine = create_supplier(runtime, shops[SHOP], name="Mine Feed", feed_kind="url", feed_url=f"{feed.url}/mine.csv",
                            primary_skus=["DESK"])
     theirs = create_supplier(runtime, shops[OTHER], name="Their Feed", feed_kind="url",

@@ -17,15 +17,7 @@ from plugin.notifications.compose import compose_pending
 from plugin.notifications.enqueue import queue_event_messages
 from plugin.notifications.outbox import flush_outbox
 from plugin.runtime import build_runtime
-from tests.support.smtp_sink import SmtpServer
 from tests.test_notifications_enqueue import PROMISED, Shopfront, delay, refund_offer
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

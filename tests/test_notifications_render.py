@@ -10,7 +10,8 @@ import pytest
 
 from plugin.db.models import Shop
 from plugin.notifications import kinds
-from plugin.notifications.catalog import CATALOGUES, choose_locale, placeholders
+from plugin.locales import choose_locale
+from plugin.notifications.catalog import CATALOGUES, placeholders
 from plugin.notifications.contexts import message_context
 from plugin.notifications.preview import preview, sample_context
 from plugin.notifications.render import DEFAULT_BRAND_COLOR, render, text_on

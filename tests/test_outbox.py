@@ -34,13 +34,6 @@ FROM = "no-reply@app.example.test"  # no MAIL_FROM: no-reply@<APP_URL host>
 
 
 @pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def make_runtime(database_url, settings_factory):
     made = []
 

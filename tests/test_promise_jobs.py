@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from plugin.db.models import Backorder, BackorderEvent, JobRun, Shop, SyncRun
 from plugin.jobs import promises

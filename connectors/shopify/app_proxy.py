@@ -40,13 +40,8 @@ from connectors.shopify.manifest import shopify_manifest
 from connectors.shopify.proxy_liquid import render_backorder_page
 from connectors.shopify.shop_domain import InvalidShopDomain, normalize_shop_domain
 from connectors.shopify.tokens import ShopifyNotConfigured, shopify_app
-from plugin.storefront.availability import (
-    LOCALES,
-    backorder_page,
-    choose_locale,
-    installed_shop_id,
-    variant_availability,
-)
+from plugin.locales import LOCALES, choose_locale
+from plugin.storefront.availability import backorder_page, installed_shop_id, variant_availability
 
 log = logging.getLogger(__name__)
 

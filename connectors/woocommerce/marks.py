@@ -31,7 +31,7 @@ from babel.dates import format_date
 from connectors.base import LineEta
 from connectors.woocommerce.client import WooClient
 from connectors.woocommerce.manifest import line_meta_key, line_meta_label, line_meta_labels, product_meta_key
-from plugin.notifications.catalog import choose_locale
+from plugin.locales import choose_locale
 
 ORDER_ETAS_META = "_backorder_desk_etas"
 ORDER_NOTED_META = "_backorder_desk_noted"

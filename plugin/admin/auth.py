@@ -32,8 +32,9 @@ from flask import Response, current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from plugin.admin.i18n import choose_locale, request_locale
+from plugin.admin.i18n import request_locale
 from plugin.db.models import Shop
+from plugin.locales import choose_locale
 
 log = logging.getLogger(__name__)
 

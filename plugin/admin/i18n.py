@@ -16,7 +16,7 @@ import re
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
-DEFAULT_LOCALE = "en"
+from plugin.locales import DEFAULT_LOCALE, choose_locale
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -1026,15 +1026,6 @@ MESSAGES: dict[str, dict[str, str]] = {
 LOCALES = tuple(MESSAGES)
 
 
-def choose_locale(*candidates: str | None) -> str:
-    """The first supported language among the candidates (`pl`, `pl-PL`, `pl_PL`), else English."""
-    for candidate in candidates:
-        if not candidate:
-            continue
-        language = str(candidate).strip().replace("_", "-").split("-", 1)[0].lower()
-        if language in MESSAGES:
-            return language
-    return DEFAULT_LOCALE
 
 
 def request_locale(request) -> str:

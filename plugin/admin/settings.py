@@ -16,9 +16,10 @@ from plugin.admin.blueprint import admin_page
 from plugin.admin.forms import form_checked, validate_form
 from plugin.admin.i18n import translate
 from plugin.admin.layout import render_page
-from plugin.admin.settings_schemas import LOCALES, PROMISE_QUANTILES, SettingsIn, SettingsOut, SettingsResult, \
+from plugin.admin.settings_schemas import PROMISE_QUANTILES, SettingsIn, SettingsOut, SettingsResult, \
     quantile_label
 from plugin.admin.settings_store import SettingsChange, read_settings, update_settings
+from plugin.locales import LOCALES
 from plugin.notifications.kinds import ALL_KINDS, CUSTOMER_KINDS
 
 CLEARABLE = ("email_sender_name", "email_reply_to", "merchant_email")

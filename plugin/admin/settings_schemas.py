@@ -16,7 +16,6 @@ from plugin.admin.forms import custom_error
 from plugin.notifications.kinds import ALL_KINDS
 
 PROMISE_QUANTILES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-LOCALES = ("en", "pl")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -29,7 +29,7 @@ from plugin.choices.forms import StaleForm, form_nonce, read_form_nonce
 from plugin.choices.links import APP_CHOICE_PATH, LinkRejected, read_token
 from plugin.choices.pages import Page, build_page, render_body, render_document
 from plugin.choices.services import Outcome, decide_choice, view_choice
-from plugin.choices.texts import LOCALES, choose_locale
+from plugin.locales import LOCALES, choose_locale
 from plugin.storefront.availability import installed_shop_id
 
 log = logging.getLogger(__name__)

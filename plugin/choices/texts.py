@@ -1,8 +1,6 @@
 """The words of the choice pages, in English and Polish. `{placeholders}` are filled by pages.py."""
 from __future__ import annotations
 
-LOCALES = ("en", "pl")
-
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "confirm_keep_heading": "Keep waiting for your item?",
@@ -96,15 +94,6 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def choose_locale(*candidates: str | None) -> str:
-    """The first supported language among the candidates (`pl`, `pl-PL`, `pl_PL`), else English."""
-    for candidate in candidates:
-        if not candidate:
-            continue
-        language = candidate.strip().replace("_", "-").split("-", 1)[0].lower()
-        if language in LOCALES:
-            return language
-    return "en"
 
 
 def text(locale: str, key: str, **values: object) -> str:

@@ -17,12 +17,13 @@ driver directly, in the caller's transaction (`session.connection()`), and:
 """
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy.orm import Session
+
+from plugin.db.driver import DriverSql, sqlite_ts_out
 
 ACTIVE_SQL = "('open', 'ready')"
 # Indexed columns of backorders that a recompute writes, as bits of Plan.indexed_changes.
@@ -71,59 +72,18 @@ def _sqlite_day_out(value: date | None):
     return None if value is None else value.isoformat()
 
 
-def _sqlite_ts_out(value: datetime | None):
-    if value is None:
-        return None
-    return value.astimezone(_UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-class BulkSql:
+class BulkSql(DriverSql):
     """Driver-level statements of one shop on one DBAPI connection, in its current transaction."""
 
     def __init__(self, dbapi, postgres: bool, shop_id: int):
-        self.dbapi = dbapi
-        self.postgres = postgres
+        super().__init__(dbapi, postgres)
         self.shop_id = shop_id
-        self.p = "%s" if postgres else "?"
 
     @classmethod
     def of(cls, session: Session, shop_id: int) -> BulkSql:
         """On the session's connection, inside its transaction (begun if it was not)."""
         connection = session.connection()
         return cls(connection.connection.driver_connection, connection.dialect.name == "postgresql", shop_id)
-
-    # -- helpers ----------------------------------------------------------------------------------
-    def _in(self, column: str) -> str:
-        return f"{column} = ANY(%s)" if self.postgres else f"{column} IN (SELECT value FROM json_each(?))"
-
-    def _list(self, values: Iterable):
-        values = list(values)
-        return values if self.postgres else json.dumps(values)
-
-    def _all(self, sql: str, params: Sequence) -> list[tuple]:
-        cursor = self.dbapi.cursor()
-        try:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
-
-    def _run(self, sql: str, params: Sequence) -> int:
-        cursor = self.dbapi.cursor()
-        try:
-            cursor.execute(sql, params)
-            return cursor.rowcount
-        finally:
-            cursor.close()
-
-    def _true(self, column: str) -> str:
-        return column if self.postgres else f"{column} = 1"
-
-    def _false(self, column: str) -> str:
-        return f"NOT {column}" if self.postgres else f"{column} = 0"
-
-    def _ts_out(self, value: datetime):
-        return value if self.postgres else _sqlite_ts_out(value)
 
     # -- reading ----------------------------------------------------------------------------------
     def target_variants(self, full: bool) -> list[tuple]:
@@ -258,7 +218,7 @@ class BulkSql:
         # SQLite rewrites the entries of every index holding a column named in SET, changed or
         # not, so status, promised_eta and supplier_id (all indexed) are named only on the lines
         # where they change: one statement per combination that occurs.
-        day, ts, at, shop = _IsoDays({None: None}), _sqlite_ts_out, _sqlite_ts_out(now), self.shop_id
+        day, ts, at, shop = _IsoDays({None: None}), sqlite_ts_out, sqlite_ts_out(now), self.shop_id
         changes = indexed_changes or {}
         groups: dict[int, list[tuple]] = {}
         for i, st, pr, orig, cur, e, li, la, cov, sup, ver, ref in updates:
@@ -329,7 +289,7 @@ class BulkSql:
                     "ON CONFLICT (backorder_id, kind, promise_version) DO NOTHING",
                     (self.shop_id, now, *(list(column) for column in columns)))
             else:
-                day, at = _sqlite_day_out, _sqlite_ts_out(now)
+                day, at = _sqlite_day_out, sqlite_ts_out(now)
                 cursor.executemany(
                     "INSERT INTO backorder_events (shop_id, backorder_id, kind, promise_version, old_date, new_date, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import re
 
+from plugin.locales import DEFAULT_LOCALE
 from plugin.notifications.locales import en, pl
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": en.MESSAGES, "pl": pl.MESSAGES}
 LOCALES = tuple(CATALOGUES)
-DEFAULT_LOCALE = "en"
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def choose_locale(*candidates: str | None) -> str:
-    """The first supported language among the candidates (`pl`, `pl-PL`, `pl_PL`), else English."""
-    for candidate in candidates:
-        if not candidate:
-            continue
-        language = candidate.strip().replace("_", "-").split("-", 1)[0].lower()
-        if language in CATALOGUES:
-            return language
-    return DEFAULT_LOCALE
 
 
 def fill(text: str, values: dict[str, object]) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from plugin.db.models import Backorder, CustomerChoice, Notification, Order, OrderLine, Shop
 from plugin.notifications import kinds
-from plugin.notifications.catalog import choose_locale
+from plugin.locales import choose_locale
 from plugin.notifications.contexts import iso, message_context
 
 OPEN = ("open", "ready")

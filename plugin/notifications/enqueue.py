@@ -26,10 +26,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from plugin.db.models import Backorder, Notification, Order, OrderLine, Shop
-from plugin.eta.bulk import BulkSql
+from plugin.db.driver import DriverSql
 from plugin.notifications import kinds
-from plugin.notifications.catalog import choose_locale
-from plugin.notifications.contexts import iso, line_block, message_context, order_block, order_link
+from plugin.locales import choose_locale
+from plugin.notifications.contexts import iso, message_context, order_link, shop_context, with_order
 from plugin.notifications.render import render
 from plugin.shop_settings import email_kind_enabled
 
@@ -138,7 +138,7 @@ def queue_event_messages(runtime, session: Session, shop: Shop, events: Iterable
         delay_key = kinds.event_key(kinds.DELAY, *line_version)
         if event["kind"] == kinds.REFUND_OFFER and values["status"] != SKIPPED and delay_key in stored_before:
             superseded.append((delay_key, offer_key))
-    created = _insert_many(session, shop.id, rows)
+    created = _insert_many(session, rows)
     for delay_key, offer_key in superseded:
         _supersede_delay(session, delay_key, offer_key)
     return created
@@ -245,7 +245,7 @@ def _taken(session: Session, keys: list[str]) -> dict[str, str]:
     across shops, so this reads the table itself, not the shop's ORM view.)"""
     if not keys:
         return {}
-    sql = BulkSql.of(session, session.info.get("shop_id") or 0)
+    sql = DriverSql.on(session)
     return dict(sql._all(f"SELECT idempotency_key, status FROM notifications WHERE {sql._in('idempotency_key')}",
                          (sql._list(sorted(set(keys))),)))
 
@@ -286,10 +286,9 @@ def _event_row(runtime, shop: Shop, key: str, event: dict, backorder, skip: str 
         parts.update(_choice_parts(runtime, shop, backorder.id, event["promise_version"]))
         parts["links"].update(parts.pop("links_extra"))
     base = blocks.get((kind, locale))
-    if base is None:  # the shop's part of the context is the same for every event of a kind
-        base = blocks[(kind, locale)] = message_context(shop, kind, locale)
-    context = dict(base, order=order_block(order), lines=[line_block(backorder)],
-                   **{name: value for name, value in parts.items() if value is not None})
+    if base is None:
+        base = blocks[(kind, locale)] = shop_context(shop, kind, locale)
+    context = with_order(base, order=order, backorders=[backorder], **parts)
     return _row_values(shop, kind, key, context, recipient=order.email, order=order, backorder_id=backorder.id,
                        skip_reason=skip, render_now=render_now)
 
@@ -300,7 +299,7 @@ def _event_lines(session: Session, shop_id: int, ids: set[int]) -> dict[int, Sim
     parses on every call, would cost more than everything else here."""
     if not ids:
         return {}
-    sql = BulkSql.of(session, shop_id)
+    sql = DriverSql.on(session)
     rows = sql._all(
         "SELECT b.id, b.status, b.quantity, b.promised_eta, b.current_eta, b.eta_earliest, b.eta_likely, "
         "b.eta_latest, l.title, l.sku, o.id, o.name, o.platform_order_id, o.email, o.customer_locale, "
@@ -328,31 +327,23 @@ _INSERTED = ("shop_id", "idempotency_key", "kind", "order_id", "backorder_id", "
              "body_text", "body_html", "context", "status", "reason")
 
 
-def _insert_many(session: Session, shop_id: int, rows: list[dict]) -> list[int]:
-    """INSERT ... ON CONFLICT DO NOTHING of every row through the driver's executemany (one short
-    statement, pipelined on PostgreSQL), then the ids of the rows by key, in the rows' order. A key
-    taken by a concurrent writer in between is simply not ours: the caller left out keys taken
-    before."""
+def _insert_many(session: Session, rows: list[dict]) -> list[int]:
+    """INSERT ... ON CONFLICT DO NOTHING of every row through the driver's executemany, then the
+    rows' ids by key, in the rows' order. The caller left out the keys taken before; one a
+    concurrent writer takes in between keeps that writer's row."""
     if not rows:
         return []
-    sql = BulkSql.of(session, shop_id)
+    sql = DriverSql.on(session)
     p = sql.p
     stamp = sql._ts_out(datetime.now(timezone.utc))
     placeholders = ", ".join(f"{p}::json" if sql.postgres and name == "context" else p for name in _INSERTED)
-    statement = (f"INSERT INTO notifications ({', '.join(_INSERTED)}, attempts, next_attempt_at, created_at) "
-                 f"VALUES ({placeholders}, 0, {p}, {p}) ON CONFLICT (idempotency_key) DO NOTHING")
+    sql._many(f"INSERT INTO notifications ({', '.join(_INSERTED)}, attempts, next_attempt_at, created_at) "
+              f"VALUES ({placeholders}, 0, {p}, {p}) ON CONFLICT (idempotency_key) DO NOTHING",
+              [tuple(json.dumps(row[name]) if name == "context" else row[name] for name in _INSERTED) + (stamp, stamp)
+               for row in rows])
     keys = [row["idempotency_key"] for row in rows]
-    taken = dict(sql._all(f"SELECT idempotency_key, id FROM notifications WHERE {sql._in('idempotency_key')}",
-                          (sql._list(keys),)))
-    cursor = sql.dbapi.cursor()
-    try:
-        cursor.executemany(statement, [
-            tuple(json.dumps(row[name]) if name == "context" else row[name] for name in _INSERTED) + (stamp, stamp)
-            for row in rows if row["idempotency_key"] not in taken])
-    finally:
-        cursor.close()
     found = dict(sql._all(f"SELECT idempotency_key, id FROM notifications WHERE {sql._in('idempotency_key')}",
-                          (sql._list([key for key in keys if key not in taken]),)))
+                          (sql._list(keys),)))
     return [found[key] for key in keys if key in found]
 
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from plugin.db.models import Shop
 from plugin.notifications import kinds
-from plugin.notifications.catalog import choose_locale
+from plugin.locales import choose_locale
 from plugin.notifications.contexts import iso, message_context
 from plugin.notifications.render import Rendered, render
 

@@ -21,7 +21,8 @@ import css_inline
 from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from plugin.notifications.catalog import choose_locale, fill, translate
+from plugin.locales import choose_locale
+from plugin.notifications.catalog import fill, translate
 
 DEFAULT_BRAND_COLOR = "#2f5d50"
 HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -113,21 +114,21 @@ def subject_values(context: dict, locale: str, customer_name: str | None) -> dic
 def subject_of(context: dict, customer_name: str | None = None) -> str:
     """The subject alone (what render() would put in it), for rows not rendered (yet)."""
     locale = choose_locale(context.get("locale"))
-    placeholders = subject_values(context, locale, customer_name)
-    texts = context.get("texts") or {}
-    subject = fill(texts["subject"], placeholders) if texts.get("subject") else \
-        translate(locale, f"{context['kind']}.subject", **placeholders)
-    return " ".join(subject.split())
+    return _text(context, locale, "subject", subject_values(context, locale, customer_name), one_line=True)
+
+
+def _text(context: dict, locale: str, part: str, placeholders: dict, *, one_line: bool = False) -> str:
+    """The merchant's subject or intro for this kind and language, else ours, filled in."""
+    own = (context.get("texts") or {}).get(part)
+    text = fill(own, placeholders) if own else translate(locale, f"{context['kind']}.{part}", **placeholders)
+    return " ".join(text.split()) if one_line else text
 
 
 def _template_values(context: dict, locale: str, customer_name: str | None) -> dict[str, object]:
     kind = context["kind"]
-    texts = context.get("texts") or {}
     placeholders = subject_values(context, locale, customer_name)
-    subject = fill(texts["subject"], placeholders) if texts.get("subject") else \
-        translate(locale, f"{kind}.subject", **placeholders)
-    intro = fill(texts["intro"], placeholders) if texts.get("intro") else \
-        translate(locale, f"{kind}.intro", **placeholders)
+    subject = _text(context, locale, "subject", placeholders, one_line=True)  # a header: one line
+    intro = _text(context, locale, "intro", placeholders)
     shop = dict(context.get("shop") or {})
     color = brand_color(shop.get("brand_color"))
     links = {name: web_url(url) for name, url in (context.get("links") or {}).items()}
@@ -144,7 +145,7 @@ def _template_values(context: dict, locale: str, customer_name: str | None) -> d
         "locale": locale,
         "t": t,
         "day": day,
-        "subject": " ".join(subject.split()),  # a header: one line
+        "subject": subject,
         "intro_paragraphs": [" ".join(p.split()) for p in re.split(r"\n\s*\n", intro) if p.strip()],
         "greeting": greeting,
         "shop": shop,

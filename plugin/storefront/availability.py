@@ -21,8 +21,7 @@ from sqlalchemy import select
 from plugin.db import Database
 from plugin.db.models import Shop, Variant
 
-LOCALES = ("en", "pl")
-DEFAULT_LOCALE = "en"
+from plugin.locales import DEFAULT_LOCALE
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -52,15 +51,6 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def choose_locale(*candidates: str | None) -> str:
-    """The first supported language among the candidates (`pl`, `pl-PL`, `pl_PL`), else English."""
-    for candidate in candidates:
-        if not candidate:
-            continue
-        language = candidate.strip().replace("_", "-").split("-", 1)[0].lower()
-        if language in LOCALES:
-            return language
-    return DEFAULT_LOCALE
 
 
 def messages(locale: str) -> dict[str, str]:
