@@ -17,6 +17,7 @@ from connectors.shopify.graphql import ShopifyGraphQL
 from connectors.shopify.manifest import api_version, shopify_manifest
 from connectors.shopify.orders import shopify_order
 from connectors.shopify.throttle import BucketModel
+from connectors.shopify.verification import install as defer_verification_log
 
 if TYPE_CHECKING:
     from plugin.backorders.payloads import ShopifyOrder
@@ -61,6 +62,7 @@ class ShopifyConnector:
             client_secret=settings.shopify_api_secret or "unconfigured",
             old_client_secret=settings.shopify_api_secret_old or None,
         ) if settings.shopify_api_secret else None
+        defer_verification_log()  # the verifier's log copy of each body is built only if read
         self._buckets: dict[str, BucketModel] = {}
         self._buckets_lock = threading.Lock()
         self._http = None
