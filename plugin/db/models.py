@@ -278,6 +278,16 @@ class BackorderTally(_TallyColumns, ShopOwned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
 
 
+class BackorderTallyPause(Base):
+    """A shop whose tally update triggers are paused (SQLite, migration 0010): present only inside
+    the transaction of a bulk line write that tallies its lines itself (plugin/eta/bulk.py), and
+    deleted before that transaction commits, so no other statement ever sees one."""
+
+    __tablename__ = "backorder_tally_pauses"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+
+
 class Supplier(ShopOwned, Base):
     __tablename__ = "suppliers"
     __table_args__ = (UniqueConstraint("shop_id", "name"),)

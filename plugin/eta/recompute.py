@@ -38,7 +38,7 @@ from plugin.domain.backorders import platform_sequence
 from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, \
     detect_events
 from plugin.domain.lateness import LatenessModel
-from plugin.eta.bulk import PROMISED, STATUS, SUPPLIER, BulkSql, read_snapshot
+from plugin.eta.bulk import PROMISED, STATUS, SUPPLIER, BulkSql, bulk_write_cache, read_snapshot
 from plugin.eta.storefront import plan_storefront, storefront_targets, write_storefront
 from plugin.eta.storefront import read_state as read_storefront_state
 
@@ -123,7 +123,7 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
     done = 0
 
     def write(inputs: Inputs, plan: Plan) -> RecomputeCounts:
-        with runtime.db.shop_session(shop_id) as session:
+        with runtime.db.shop_session(shop_id) as session, bulk_write_cache(BulkSql.of(session, shop_id)):
             return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False,
                           runtime=runtime, shop=shop)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from functools import lru_cache
 from datetime import date, datetime, timezone
 
 from babel.dates import format_date
@@ -48,10 +49,18 @@ def storefront_fields(promise: date | None, earliest: date | None, likely: date 
         "latest": (latest or promise).isoformat(),
         # Short English text for themes that show it as is; the app's theme blocks format the
         # dates in the shopper's own language instead.
-        "label": f"Ships by {format_date(promise, format='medium', locale='en')}",
+        "label": _ships_by(promise),
     }
 
 
+@lru_cache(maxsize=4096)
+def _ships_by(promise: date) -> str:
+    # Babel formats a date in ~80 us; a full recompute asks for the label of every variant (a
+    # hundred thousand), over a few hundred distinct days.
+    return f"Ships by {format_date(promise, format='medium', locale='en')}"
+
+
+@lru_cache(maxsize=65536)
 def storefront_digest(promise: date | None, earliest: date | None, likely: date | None,
                       latest: date | None) -> str | None:
     fields = storefront_fields(promise, earliest, likely, latest)
