@@ -11,6 +11,7 @@ from plugin.choices.links import read_token
 from plugin.db.models import Backorder, BackorderEvent, CustomerChoice, Notification, Order, OrderLine, Shop
 from plugin.notifications.digest import enqueue_digest
 from plugin.notifications.enqueue import enqueue, enqueue_confirmation, enqueue_for_events
+from plugin.notifications.event_messages import queue_event_emails
 from tests.flow_helpers import drain, install_shop
 
 PLACED = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
@@ -383,11 +384,17 @@ def test_events_of_a_real_recompute_become_one_refund_offer(runtime):
     world.feed(supplier, [lot("DESK", 5, TODAY + timedelta(days=40), "PO-1")])
     world.recompute()
     with runtime.db.shop_session(world.shop_id) as session:
+        # The recompute stores its events only; the outbox job queues their emails.
+        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+    assert queue_event_emails(runtime) == 2
+    assert queue_event_emails(runtime) == 0  # each event is handled once
+    with runtime.db.shop_session(world.shop_id) as session:
+        stored = list(session.scalars(select(BackorderEvent).order_by(BackorderEvent.id)))
+        assert all(e.handled_at is not None for e in stored)
         events = [{"backorder_id": e.backorder_id, "kind": e.kind, "promise_version": e.promise_version,
-                   "old_date": e.old_date, "new_date": e.new_date}
-                  for e in session.scalars(select(BackorderEvent).order_by(BackorderEvent.id))]
+                   "old_date": e.old_date, "new_date": e.new_date} for e in stored]
         assert {e["kind"] for e in events} == {"delay", "refund_offer"}
-        # The recompute queued them in its own write transaction; asking again adds nothing.
+        # Asking again for the same events adds nothing.
         again = enqueue_for_events(runtime, session, session.get(Shop, world.shop_id), events)
         created = list(session.scalars(select(Notification).order_by(Notification.id)))
     assert again == [] and len(created) == 2

@@ -400,7 +400,12 @@ class BackorderEvent(ShopOwned, Base):
     """What the ETA engine noticed about a line, kept for the emails and the admin to act on."""
 
     __tablename__ = "backorder_events"
-    __table_args__ = (UniqueConstraint("backorder_id", "kind", "promise_version"),)
+    __table_args__ = (
+        UniqueConstraint("backorder_id", "kind", "promise_version"),
+        # The events whose emails the outbox job has not queued yet (plugin/notifications/event_messages.py).
+        Index("ix_backorder_events_unhandled", "shop_id", "id", postgresql_where=text("handled_at IS NULL"),
+              sqlite_where=text("handled_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     backorder_id: Mapped[int] = mapped_column(ForeignKey("backorders.id", ondelete="CASCADE"), index=True)
@@ -409,7 +414,7 @@ class BackorderEvent(ShopOwned, Base):
     old_date: Mapped[date | None] = mapped_column(Date)
     new_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    handled_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]  # its emails are in the outbox (or were decided against)
 
 
 class ComplianceRequest(ShopOwned, Base):

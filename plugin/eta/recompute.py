@@ -17,6 +17,7 @@ database and writes its answer back:
 * Only rows whose values change are written; a line's promise to the customer (`promised_eta`)
   moves only with a delay event (see domain.eta.detect_events). Events are stored once per
   (line, kind, promise version), and orders whose lines changed get `marks_dirty` for the push job.
+  The events' emails are not built here: the outbox job queues them from the stored events.
 """
 from __future__ import annotations
 
@@ -124,8 +125,7 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
 
     def write(inputs: Inputs, plan: Plan) -> RecomputeCounts:
         with runtime.db.shop_session(shop_id) as session, bulk_write_cache(BulkSql.of(session, shop_id)):
-            return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False,
-                          runtime=runtime, shop=shop)
+            return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False)
 
     def finish(written: Future | RecomputeCounts, size: int) -> None:
         nonlocal done
@@ -175,8 +175,7 @@ def recompute_variants_in_session(runtime, session: Session, shop: Shop, variant
     keys = sorted({_sku_key(variant_id, sku) for variant_id, sku in BulkSql.of(session, shop.id).variant_skus(ids)})
     inputs = _read_inputs(session, shop.id, keys)
     plan = _plan(inputs, ShopPolicy.of(shop), lateness_model(runtime, shop.id, today, session), today)
-    counts = _write(session, shop.id, inputs, plan, check_revisions=False, bump_revisions=True,
-                    runtime=runtime, shop=shop)
+    counts = _write(session, shop.id, inputs, plan, check_revisions=False, bump_revisions=True)
     session.expire_all()  # the ORM objects the caller holds were changed behind its back
     return counts
 
@@ -494,7 +493,7 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
 # -- writing --------------------------------------------------------------------------------------
 
 def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_revisions: bool,
-           bump_revisions: bool, runtime=None, shop: Shop | None = None) -> RecomputeCounts:
+           bump_revisions: bool) -> RecomputeCounts:
     sql = BulkSql.of(session, shop_id)
     counts = RecomputeCounts(skus=len(inputs.skus), lines=plan.lines)
     variant_ids = sorted(vid for vid, _, _, _ in inputs.variants)
@@ -516,14 +515,8 @@ def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_
     sql.update_lines(plan.updates, plan.now, plan.indexed_changes)
     sql.insert_events(plan.events, plan.now)
     write_storefront(sql, plan.storefront, plan.now)
-    if plan.events and runtime is not None and shop is not None:
-        # The emails the events call for go into the outbox in this same transaction.
-        # Stored unrendered: the outbox renders them (compose.py) outside this write transaction.
-        from plugin.notifications.enqueue import queue_event_messages
-
-        queue_event_messages(runtime, session, shop, [
-            {"backorder_id": b, "kind": k, "promise_version": v, "old_date": o, "new_date": n}
-            for b, k, v, o, n in plan.events])
+    # The emails the events call for are queued by the outbox job from the stored events
+    # (plugin/notifications/event_messages.py), outside this write transaction.
     orders = sorted(set(sql.order_ids(plan.marked_lines).values()))
     sql.mark_orders(orders, plan.now)
     sql.settle_variants(variant_ids, plan.now, bump_revisions=bump_revisions)

@@ -1,7 +1,8 @@
 """Render the outbox rows stored unrendered (the ETA recompute's event messages) before they are sent.
 
-queue_event_messages stores a storm of delay notices in the recompute's write transaction with
-their context only; rendering them there would hold the write lock for seconds. The outbox job
+queue_event_messages (run by the outbox job for the recompute's stored events, event_messages.py)
+stores a storm of delay notices with their context only; rendering thousands of them in that
+transaction would hold the write lock for seconds. The outbox job
 calls compose_pending before it claims, and the claim takes only rendered rows, so nothing is
 sent half-made. Rendering is a pure function of the stored context and the order's customer
 name, so two senders composing the same row write the same parts (the UPDATE only fills empty

@@ -61,6 +61,7 @@ from typing import Any, Callable
 from plugin.logs import scrub
 from plugin.notifications import outbox_rows as rows
 from plugin.notifications.compose import compose_pending
+from plugin.notifications.event_messages import queue_event_emails
 from plugin.notifications.eml import (EmlTransport, InvalidMessage, OutgoingMessage, build_message,
                                       delete_eml_copies, envelope_address, mail_dir, message_id_for)
 from plugin.notifications.outbox_rows import NO_RECIPIENT, Claimed, shop_option
@@ -75,7 +76,7 @@ ERROR_MAX_CHARS = 2000
 # The scheduled job keeps flushing batches for at most this long (it runs every 30 s or so).
 JOB_TIME_BUDGET_SECONDS = 50.0
 COUNT_KEYS = ("claimed", "sent", "failed", "dead", "skipped", "deferred", "released", "lease_lost",
-              "waiting_for_rate_limit", "composed")
+              "waiting_for_rate_limit", "composed", "events_queued")
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,9 @@ def flush_outbox(runtime, *, limit: int = 200, now: datetime | None = None, tran
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     sender = (sender_name or default_sender_name())[-100:]
     counts: dict[str, Any] = dict.fromkeys(COUNT_KEYS, 0)
-    # The recompute's event messages are stored unrendered; render what this batch may take.
+    # The recompute's events get their messages first (stored unrendered); then render what this
+    # batch may take.
+    counts["events_queued"] = queue_event_emails(runtime)
     counts["composed"] = compose_pending(runtime, limit=limit)["composed"]
     claimed, shops = rows.claim(runtime, sender, limit, clock(), lease_seconds=policy.lease_seconds,
                                 rate_window_seconds=policy.rate_window_seconds, counts=counts)
