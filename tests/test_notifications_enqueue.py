@@ -402,6 +402,31 @@ def test_events_of_a_real_recompute_become_one_refund_offer(runtime):
     assert all(row.backorder_id == line for row in created)
 
 
+def test_stored_events_queued_one_per_transaction_keep_the_same_rules(runtime):
+    """Batches of one event: the delay is queued first, then the refund offer of the same line and
+    version, which must still supersede it (switched to skipped while it waits)."""
+    from plugin.notifications.event_messages import queue_shop_events
+    from tests.test_eta_recompute import TODAY, World, at, lot
+
+    world = World(runtime, settings={"email_kinds": {"ready": False}})
+    world.variant("DESK", sellable=-2)
+    supplier = world.supplier("Oak Works", ["DESK"])
+    world.feed(supplier, [lot("DESK", 5, TODAY + timedelta(days=10), "PO-1")])
+    world.backorder("DESK", 2, at(TODAY - timedelta(days=1)))
+    world.recompute()
+    world.feed(supplier, [lot("DESK", 5, TODAY + timedelta(days=40), "PO-1")])
+    world.recompute()
+    assert queue_shop_events(runtime, world.shop_id, limit=1, batch=1) == 1
+    with runtime.db.shop_session(world.shop_id) as session:
+        first = list(session.scalars(select(Notification)))
+        assert len(first) == 1
+    assert queue_shop_events(runtime, world.shop_id, batch=1) == 1
+    assert queue_shop_events(runtime, world.shop_id, batch=1) == 0
+    with runtime.db.shop_session(world.shop_id) as session:
+        created = list(session.scalars(select(Notification).order_by(Notification.id)))
+    assert sorted((row.kind, row.status) for row in created) == [("delay", "skipped"), ("refund_offer", "pending")]
+
+
 def polish(day: date) -> str:
     from babel.dates import format_date
 
