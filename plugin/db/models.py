@@ -133,6 +133,8 @@ class Order(ShopOwned, Base):
     __tablename__ = "orders"
     __table_args__ = (UniqueConstraint("shop_id", "platform_order_id"),)
 
+    # No index of its own: the unique key above starts with it (migration 0012).
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_order_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
@@ -192,6 +194,9 @@ class Backorder(ShopOwned, Base):
               postgresql_where=text("eta_override IS NOT NULL"), sqlite_where=text("eta_override IS NOT NULL")),
     )
 
+    # No index of its own: every index above starts with it (migration 0012), and PostgreSQL
+    # writes an entry in each index for every line an ETA recompute moves.
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     id: Mapped[int] = mapped_column(primary_key=True)
     order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), unique=True)
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"))
