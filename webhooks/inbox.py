@@ -44,11 +44,12 @@ MAX_BATCH = 64
 
 
 def kept_headers(headers) -> dict[str, str]:
-    return {
-        k.lower(): v
-        for k, v in headers.items()
-        if k.lower().startswith(_KEPT_HEADER_PREFIXES) and k.lower() not in _DROPPED_HEADERS
-    }
+    kept = {}
+    for name, value in headers.items():
+        name = name.lower()  # one call per header: this runs for every delivery
+        if name.startswith(_KEPT_HEADER_PREFIXES) and name not in _DROPPED_HEADERS:
+            kept[name] = value
+    return kept
 
 
 def event_row(platform: str, envelope: WebhookEnvelope, headers, body: bytes, now: datetime | None = None) -> dict[str, Any]:
