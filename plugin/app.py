@@ -52,6 +52,9 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(woocommerce_connect_bp)
     from plugin.admin.blueprint import bp as admin_bp  # the merchant's admin: /admin pages, /api/admin
     app.register_blueprint(admin_bp)
+    from webhooks.blueprint import WebhookFastPath  # deliveries skip Flask's per-request machinery
+
+    app.wsgi_app = WebhookFastPath(app.wsgi_app, runtime)
     return app
 
 

@@ -40,6 +40,56 @@ def test_signed_webhook_is_stored_once_and_acknowledged(client, runtime):
     assert event.headers["x-shopify-webhook-id"] == headers["X-Shopify-Webhook-Id"]
 
 
+def test_deliveries_are_answered_before_flask_and_other_requests_reach_it(client, app, runtime):
+    from flask import request_started
+
+    started = []
+
+    def seen(sender, **extra):
+        started.append(1)
+
+    body = _order_body()
+    request_started.connect(seen, app)
+    try:
+        response = _post(client, body, webhook_headers("orders/create", SHOP, body, API_SECRET, event_id="evt-fast"))
+        assert response.status_code == 200 and response.get_json() == {"ok": True, "duplicate": False}
+        assert response.headers["Content-Type"] == "application/json"
+        assert started == []  # no Flask request context for a delivery
+        assert client.get("/webhooks/shopify").status_code == 405  # other methods are Flask's
+        assert len(started) == 1
+    finally:
+        request_started.disconnect(seen, app)
+    assert [e.dedupe_key for e in _events(runtime)] == ["evt-fast"]
+
+
+def test_the_flask_route_answers_a_delivery_the_same_way(app, runtime):
+    """The blueprint's route stays a complete entrypoint (the fast path is an optimisation)."""
+    body = _order_body()
+    headers = webhook_headers("orders/create", SHOP, body, API_SECRET, event_id="evt-flask")
+    with app.test_request_context("/webhooks/shopify", method="POST", data=body, headers=headers):
+        from webhooks.blueprint import receive
+
+        response = receive("shopify")
+    assert response.status_code == 200 and response.get_json() == {"ok": True, "duplicate": False}
+    forged = dict(headers, **{"X-Shopify-Hmac-Sha256": "AAAA"})
+    with app.test_request_context("/webhooks/shopify", method="POST", data=body, headers=forged):
+        assert receive("shopify").status_code == 401
+    assert [e.dedupe_key for e in _events(runtime)] == ["evt-flask"]
+
+
+def test_a_delivery_that_cannot_be_stored_is_answered_500_so_the_platform_retries(client, runtime, monkeypatch):
+    from webhooks.inbox import InboxWriter
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("database unreachable")
+
+    monkeypatch.setattr(InboxWriter, "store", broken)
+    body = _order_body()
+    response = _post(client, body, webhook_headers("orders/create", SHOP, body, API_SECRET, event_id="evt-down"))
+    assert response.status_code == 500 and "error" in response.get_json()
+    assert _events(runtime) == []
+
+
 def test_a_delivery_opens_no_cookie_session_and_other_routes_keep_theirs(client, app, runtime):
     from flask import session
     from flask.sessions import SecureCookieSession
