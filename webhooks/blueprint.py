@@ -12,7 +12,7 @@ import logging
 
 from flask import Blueprint, current_app, request
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_input_stream
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from webhooks.inbox import InboxWriter
 
@@ -73,14 +73,6 @@ def _inbox(runtime) -> InboxWriter:
     return writer
 
 
-def _content_length(environ) -> int | None:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        return None
-    return length if length >= 0 else None
-
-
 def receive_delivery(runtime, platform: str, environ) -> tuple[int, bytes]:
     """One delivery, from the WSGI environ to (status, JSON body). Raises if it could not be stored."""
     try:
@@ -89,7 +81,7 @@ def receive_delivery(runtime, platform: str, environ) -> tuple[int, bytes]:
         return 404, _UNKNOWN_PLATFORM
 
     limit = runtime.settings.webhook_max_bytes
-    length = _content_length(environ)
+    length = get_content_length(environ)  # None when absent or chunked
     if length is not None and length > limit:
         return 413, _TOO_LARGE
     # Werkzeug's own reading of the input (a length-bounded or server-terminated stream, else empty).

@@ -66,6 +66,6 @@ def queue_shop_events(runtime, shop_id: int, *, limit: int | None = None, batch:
     return handled
 
 
-def queue_event_emails(runtime, *, limit: int | None = None) -> int:
-    """Every shop's unhandled events (up to `limit` per shop); returns the events handled."""
-    return sum(queue_shop_events(runtime, shop_id, limit=limit) for shop_id in shops_with_unhandled_events(runtime))
+def queue_event_emails(runtime) -> int:
+    """Every shop's unhandled events; returns the events handled."""
+    return sum(queue_shop_events(runtime, shop_id) for shop_id in shops_with_unhandled_events(runtime))
