@@ -338,7 +338,9 @@ def test_no_javascript_form_marks_shipped_and_shows_the_result(client, runtime, 
 def test_overview_figures(client, runtime, auth, shop):
     now = datetime.now(timezone.utc)
     add_line(runtime, shop, quantity=2, price="10.00", ordered_at=now - timedelta(days=45))
-    add_line(runtime, shop, quantity=1, price="5.50", promised=TODAY - timedelta(days=2), ordered_at=now - timedelta(days=3))
+    # promised before this week's Monday, whatever weekday the suite runs on: overdue in the weekly chart
+    overdue = TODAY - timedelta(days=TODAY.weekday() + 2)
+    add_line(runtime, shop, quantity=1, price="5.50", promised=overdue, ordered_at=now - timedelta(days=3))
     add_line(runtime, shop, quantity=3, price=None, status="ready", ordered_at=now - timedelta(days=1))
     kept = add_line(runtime, shop, status="shipped", promised=TODAY)
     late = add_line(runtime, shop, status="shipped", promised=TODAY - timedelta(days=5))
