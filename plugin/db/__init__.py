@@ -9,10 +9,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
+from plugin.db.checkpoints import JOURNAL_SIZE_LIMIT, WalCheckpointer
 from plugin.db.models import Base, ShopOwned
 
 
@@ -20,7 +21,7 @@ class CrossShopWrite(RuntimeError):
     """A shop-scoped session tried to write a row of another shop."""
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, checkpointer: WalCheckpointer | None = None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         # Let SQLAlchemy drive transactions so BEGIN IMMEDIATE can take the write lock up front:
@@ -31,17 +32,23 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if checkpointer is not None:  # checkpoints in the background, not in whichever COMMIT crosses the line
+            cur.execute("PRAGMA wal_autocheckpoint=0")
+            cur.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         cur.close()
+        if checkpointer is not None:
+            checkpointer.ensure_running()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, checkpointer: WalCheckpointer | None = None, **kwargs) -> Engine:
+    """`checkpointer` (SQLite): runs the WAL checkpoints instead of the connections' commits."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, checkpointer)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:  # NullPool (migrations) takes no sizing
@@ -76,7 +83,8 @@ def _scope_queries(session_factory: sessionmaker) -> None:
 class Database:
     def __init__(self, url: str, **engine_kwargs):
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.checkpointer = _checkpointer_for(url)
+        self.engine = make_engine(url, self.checkpointer, **engine_kwargs)
         self.dialect = self.engine.dialect.name
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         _scope_queries(self._factory)
@@ -103,4 +111,14 @@ class Database:
         Base.metadata.create_all(self.engine)
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
+
+
+def _checkpointer_for(url: str) -> WalCheckpointer | None:
+    """A background checkpointer for a SQLite database file (not for in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return WalCheckpointer(parsed.database)
