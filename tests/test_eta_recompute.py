@@ -223,15 +223,51 @@ def test_a_change_made_while_computing_is_not_overwritten(world):
     with runtime.db.shop_session(shop_id) as session:
         shop = session.get(Shop, shop_id)
         inputs = rc._read_inputs(session, shop_id, ["DESK"])
-    plan = rc._plan(inputs, rc.ShopPolicy.of(shop), rc.lateness_model(runtime, shop_id, TODAY), TODAY)
+    pending = rc._Pending()
+    pending.add(inputs, rc._plan(inputs, rc.ShopPolicy.of(shop), rc.lateness_model(runtime, shop_id, TODAY), TODAY))
     # Meanwhile the supplier moves the lot: the SKU's revision moves on.
     world.feed(supplier, [lot("DESK", 5, TODAY + timedelta(days=20), "PO-1")])
-    with runtime.db.shop_session(shop_id) as session:
-        counts = rc._write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False)
+    counts = rc._write_pending(runtime, shop_id, pending, chunk_lines=100)
     assert (counts.skipped_skus, counts.changed) == (1, 0)
     assert world.line(line).current_eta is None and world.dirty() == {"DESK"}
     world.recompute()  # the next run sees the new date
     assert world.line(line).current_eta == TODAY + timedelta(days=21)
+
+
+def test_a_change_between_two_write_transactions_stops_the_skus_later_lines(world, monkeypatch):
+    """The answer is written in line id order, a few lines per transaction: a SKU that changes
+    between two of them keeps its later lines unwritten and stays dirty; the others settle."""
+    world.variant("DESK", sellable=-2)  # both DESK lines are sold beyond stock
+    world.variant("LAMP", sellable=-1)
+    supplier = world.supplier("Oak Works", ["DESK", "LAMP"], handling_days=0)
+    world.feed(supplier, [lot("DESK", 5, TODAY + timedelta(days=10), "PO-1"),
+                          lot("LAMP", 5, TODAY + timedelta(days=10), "PO-1")])
+    first = world.backorder("DESK", 1, at(TODAY))
+    lamp = world.backorder("LAMP", 1, at(TODAY))
+    second = world.backorder("DESK", 1, at(TODAY, 13))
+    written = []
+    real = rc._write_chunk
+
+    def write_chunk(runtime, shop_id, pending, chunk, *args):
+        orders = real(runtime, shop_id, pending, chunk, *args)
+        written.append([update[0] for update in chunk])
+        if len(written) == 1:  # after the first transaction committed, the DESK lot moves
+            world.feed(supplier, [lot("DESK", 5, TODAY + timedelta(days=20), "PO-1"),
+                                  lot("LAMP", 5, TODAY + timedelta(days=10), "PO-1")])
+        return orders
+
+    monkeypatch.setattr(rc, "_write_chunk", write_chunk)
+    counts = world.recompute(chunk_lines=1)
+    assert written == [[first], [lamp], [second]]
+    assert (counts.changed, counts.skipped_skus) == (2, 1)
+    assert world.line(first).current_eta == TODAY + timedelta(days=10)  # written before the change
+    assert world.line(lamp).current_eta == TODAY + timedelta(days=10)
+    assert world.line(second).current_eta is None  # not written with an answer computed before the change
+    assert world.dirty() == {"DESK"}
+    monkeypatch.setattr(rc, "_write_chunk", real)
+    world.recompute()  # the next run takes every DESK line again
+    assert world.line(first).current_eta == world.line(second).current_eta == TODAY + timedelta(days=20)
+    assert world.dirty() == set()
 
 
 def test_supplier_lateness_learnt_from_history_widens_the_range(world):

@@ -17,7 +17,6 @@ driver directly, in the caller's transaction (`session.connection()`), and:
 """
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Iterable, Iterator, Sequence
@@ -34,25 +33,15 @@ _PLAIN = ("original_eta", "current_eta", "eta_earliest", "eta_likely", "eta_late
           "refund_offered_at", "eta_computed_at", "updated_at")
 INCOMING_SQL = "('ordered', 'shipped')"
 
-# The tally parts of a set of lines (SQLite), as migration 0009's row triggers append them: one
-# per grain (the day grain only for the statuses it counts), signed, grouped by key.
+# A backorder line as the recompute reads it (`BulkSql.lines`): positions in each row.
+(L_ID, L_VARIANT, L_QTY, L_PRIORITY, L_ORDERED, L_STATUS, L_PROMISED, L_ORIGINAL, L_CURRENT, L_EARLIEST,
+ L_LIKELY, L_LATEST, L_COVERED, L_SUPPLIER, L_VERSION, L_REFUND, L_ORDER_LINE, L_PRICE) = range(18)
+# An update of a line (`BulkSql.update_lines`): the new values, then the line's row as it was read.
+(U_ID, U_STATUS, U_PROMISED, U_ORIGINAL, U_CURRENT, U_EARLIEST, U_LIKELY, U_LATEST, U_COVERED, U_SUPPLIER,
+ U_VERSION, U_REFUND, U_ROW) = range(13)
+
 _TALLY_KEY = "grain, status, promised_eta, slipped, supplier_id, day"
 _TALLY_VALUES = "lines, units, value, priced_lines"
-_SLIPPED = "(status IN ('open', 'ready') AND coalesce(current_eta > promised_eta, 0))"
-_TALLIED = ("{sign} AS lines, {sign} * quantity AS units, coalesce({sign} * quantity * unit_price, 0) AS value, "
-            "CASE WHEN unit_price IS NULL THEN 0 ELSE {sign} END AS priced_lines")
-_SQLITE_PARTS = (
-    f"INSERT INTO temp.eta_tally_parts ({_TALLY_KEY}, {_TALLY_VALUES}) "
-    f"SELECT {_TALLY_KEY}, sum(lines), sum(units), sum(value), sum(priced_lines) FROM ("
-    f"SELECT 1 AS grain, status, promised_eta, {_SLIPPED} AS slipped, NULL AS supplier_id, "
-    f"CASE WHEN status = 'shipped' THEN date(shipped_at) ELSE date(ordered_at) END AS day, "
-    # "+": the lines are found by id in the table itself, not through an index on shop or status
-    f"{_TALLIED} FROM backorders WHERE +shop_id = ? AND id IN (SELECT value FROM json_each(?)) "
-    f"AND +status IN ('open', 'ready', 'shipped') "
-    f"UNION ALL SELECT 2, status, promised_eta, {_SLIPPED}, supplier_id, NULL, {_TALLIED} FROM backorders "
-    f"WHERE +shop_id = ? AND id IN (SELECT value FROM json_each(?))"
-    f") AS parts GROUP BY {_TALLY_KEY}"
-)
 _day = date.fromisoformat
 _timestamp = datetime.fromisoformat
 _UTC = timezone.utc
@@ -91,6 +80,61 @@ def _sqlite_ts(value):
 
 def _sqlite_day_out(value: date | None):
     return None if value is None else value.isoformat()
+
+
+def _tally_moves(updates: list[tuple], day: _IsoDays) -> dict[tuple, list]:
+    """What these line updates move in the tallies (SQLite), as migration 0009's row triggers
+    would append it: for each line whose tallied key changes, its old part negated and its new
+    part, in both grains, summed by (grain, status, promised, slipped, supplier, day); keys that
+    sum to nothing are left out.
+
+    The old part is the line's row as the recompute read it, which is the row being updated:
+    the write goes through only while the line's variant is at the revision read, and every
+    change to a line moves that revision. Recompute lines are open or ready (never shipped), so
+    the day is the order's UTC day; quantity and price are not the recompute's to change.
+    tests/test_admin_tallies.py checks the tallies against the lines after recomputes.
+    """
+    # Lines are first summed by where they move from and to (one lookup a line), then each
+    # move is split into its four signed parts.
+    by_move: dict[tuple, list] = {}
+    active = ("open", "ready")
+    for update in updates:
+        row = update[U_ROW]
+        status, promised, current, supplier = update[U_STATUS], update[U_PROMISED], update[U_CURRENT], update[U_SUPPLIER]
+        old_status, old_promised, old_current, old_supplier = row[L_STATUS], row[L_PROMISED], row[L_CURRENT], row[L_SUPPLIER]
+        slipped = status in active and current is not None and promised is not None and current > promised
+        old_slipped = (old_status in active and old_current is not None and old_promised is not None
+                       and old_current > old_promised)
+        if status == old_status and promised == old_promised and slipped == old_slipped and supplier == old_supplier:
+            continue  # the line stays where it was counted
+        move = (old_status, old_promised, old_slipped, old_supplier, status, promised, slipped, supplier,
+                row[L_ORDERED].date())
+        quantity, price = row[L_QTY], row[L_PRICE]
+        counted = by_move.get(move)
+        if counted is None:
+            counted = by_move[move] = [0, 0, 0, 0]
+        counted[0] += 1
+        counted[1] += quantity
+        if price is not None:
+            counted[2] += quantity * price
+            counted[3] += 1
+    moves: dict[tuple, list] = {}
+    for (old_status, old_promised, old_slipped, old_supplier, status, promised, slipped, supplier,
+         ordered), (lines, units, value, priced) in by_move.items():
+        ordered_day = ordered.isoformat()
+        for sign, key in ((-1, (1, old_status, day[old_promised], int(old_slipped), None, ordered_day)),
+                          (-1, (2, old_status, day[old_promised], int(old_slipped), old_supplier, None)),
+                          (1, (1, status, day[promised], int(slipped), None, ordered_day)),
+                          (1, (2, status, day[promised], int(slipped), supplier, None))):
+            counted = moves.get(key)
+            if counted is None:
+                moves[key] = [sign * lines, sign * units, sign * value, sign * priced]
+            else:
+                counted[0] += sign * lines
+                counted[1] += sign * units
+                counted[2] += sign * value
+                counted[3] += sign * priced
+    return {key: counted for key, counted in moves.items() if any(counted)}
 
 
 class BulkSql(DriverSql):
@@ -138,11 +182,11 @@ class BulkSql(DriverSql):
 
     LINE_SQL = ("SELECT id, variant_id, quantity, priority, ordered_at, status, promised_eta, original_eta, "
                 "current_eta, eta_earliest, eta_likely, eta_latest, covered_by, supplier_id, promise_version, "
-                "refund_offered_at, order_line_id FROM backorders WHERE shop_id = {p} AND status IN "
+                "refund_offered_at, order_line_id, unit_price FROM backorders WHERE shop_id = {p} AND status IN "
                 + ACTIVE_SQL + " AND {variant_in}")
 
     def lines(self, variant_ids: Sequence[int]) -> list[tuple]:
-        """Open and ready lines of these variants, in recompute.LINE_COLUMNS order."""
+        """Open and ready lines of these variants (positions L_ID ... L_PRICE)."""
         if not variant_ids:
             return []
         sql = self.LINE_SQL.format(p=self.p, variant_in=self._in("variant_id"))
@@ -157,11 +201,11 @@ class BulkSql(DriverSql):
         day, parse, ts = _Days({None: None}), _timestamp, _sqlite_ts
         try:  # timestamps as UTCDateTime stores them (naive UTC text): parsed inline
             return [(i, v, q, pr, parse(o + "+00:00"), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver,
-                     ref and parse(ref + "+00:00"), ol)
-                    for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol in rows]
+                     ref and parse(ref + "+00:00"), ol, price)
+                    for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
         except ValueError:  # written some other way
-            return [(i, v, q, pr, ts(o), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver, ts(ref), ol)
-                    for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol in rows]
+            return [(i, v, q, pr, ts(o), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver, ts(ref), ol,
+                     price) for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
 
     def platform_ids(self, order_line_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """order line id -> (platform order id, platform line id)."""
@@ -228,11 +272,11 @@ class BulkSql(DriverSql):
     # -- writing ----------------------------------------------------------------------------------
     def update_lines(self, updates: list[tuple], now: datetime, indexed_changes: dict[int, int] | None = None) -> None:
         """updates: (id, status, promised, original, current, earliest, likely, latest, covered_by,
-        supplier id, promise version, refund offered at). `indexed_changes`: id -> which of
-        STATUS | PROMISED | SUPPLIER change (absent: none of them)."""
+        supplier id, promise version, refund offered at, the line's row as read), sorted by id (pages
+        are written in table order, each once). `indexed_changes`: id -> which of STATUS | PROMISED
+        | SUPPLIER change (absent: none of them)."""
         if not updates:
             return
-        updates = sorted(updates)  # by id: pages are written in table order, each once
         if self.postgres:
             self._update_lines_postgres(updates, now)
             return
@@ -242,7 +286,7 @@ class BulkSql(DriverSql):
         day, ts, at, shop = _IsoDays({None: None}), sqlite_ts_out, sqlite_ts_out(now), self.shop_id
         changes = indexed_changes or {}
         groups: dict[int, list[tuple]] = {}
-        for i, st, pr, orig, cur, e, li, la, cov, sup, ver, ref in updates:
+        for i, st, pr, orig, cur, e, li, la, cov, sup, ver, ref, _row in updates:
             bits = changes.get(i, 0)
             keyed = ((st,) if bits & STATUS else ()) + ((day[pr],) if bits & PROMISED else ()) + \
                 ((sup,) if bits & SUPPLIER else ())
@@ -252,42 +296,26 @@ class BulkSql(DriverSql):
                 groups[bits] = [row]
             else:
                 group.append(row)
+        tallies = _tally_moves(updates, day)
         cursor = self.dbapi.cursor()
         try:
-            with self._tallied_sqlite(cursor, [row[0] for row in updates]):
+            # SQLite's tally triggers are per row (up to four INSERTs for each line whose key
+            # moves): paused here (migration 0010), and the moves appended once, summed by key.
+            # The pause row never outlives this transaction.
+            cursor.execute("INSERT INTO backorder_tally_pauses (shop_id) VALUES (?)", (shop,))
+            try:
                 for bits, rows in sorted(groups.items()):
                     named = [column for flag, column in _INDEXED if bits & flag]
                     columns = ", ".join(f"{column} = ?" for column in named + list(_PLAIN))
                     cursor.executemany(f"UPDATE backorders SET {columns} WHERE id = ? AND shop_id = ?", rows)
+            finally:  # even when the caller goes on after a failure: no statement after this one is paused
+                cursor.execute("DELETE FROM backorder_tally_pauses WHERE shop_id = ?", (shop,))
+            if tallies:
+                cursor.executemany(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
+                                   f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   [(shop, *key, *counted) for key, counted in tallies.items()])
         finally:
             cursor.close()
-
-    @contextmanager
-    def _tallied_sqlite(self, cursor, line_ids: list[int]):
-        """Tally the updates of these lines set-based, with the row triggers paused (migration 0010).
-
-        SQLite's tally triggers are per row (up to four INSERTs for each line whose key moves);
-        here the lines' counted parts are taken once before the updates (negated) and once after,
-        grouped by key, and only keys whose counts changed are appended. The parts are the ones
-        migration 0009's triggers append; tests/test_admin_tallies.py checks the tallies against
-        the lines after a recompute. The pause row never outlives this transaction.
-        """
-        shop, ids = self.shop_id, json.dumps(line_ids)
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_tally_parts ({_TALLY_KEY}, {_TALLY_VALUES})")
-        cursor.execute("DELETE FROM temp.eta_tally_parts")
-        cursor.execute(_SQLITE_PARTS.format(sign=-1), (shop, ids, shop, ids))
-        cursor.execute("INSERT INTO backorder_tally_pauses (shop_id) VALUES (?)", (shop,))
-        try:
-            yield
-        finally:  # even when the caller goes on after a failure: no statement after this one is paused
-            cursor.execute("DELETE FROM backorder_tally_pauses WHERE shop_id = ?", (shop,))
-        cursor.execute(_SQLITE_PARTS.format(sign=1), (shop, ids, shop, ids))
-        cursor.execute(
-            f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
-            f"SELECT ?, {_TALLY_KEY}, sum(lines), sum(units), sum(value), sum(priced_lines) FROM temp.eta_tally_parts "
-            f"GROUP BY {_TALLY_KEY} HAVING sum(lines) <> 0 OR sum(units) <> 0 OR sum(value) <> 0 "
-            f"OR sum(priced_lines) <> 0", (shop,))
-        cursor.execute("DELETE FROM temp.eta_tally_parts")
 
     _SET_FROM_U = ("status = u.status, promised_eta = u.promised_eta, original_eta = u.original_eta, "
                    "current_eta = u.current_eta, eta_earliest = u.eta_earliest, eta_likely = u.eta_likely, "
@@ -308,14 +336,14 @@ class BulkSql(DriverSql):
                 arrays = ", ".join(f"%s::{kind}[]" for kind in types)
                 cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM unnest({arrays}) AS u({names}) "
                                f"WHERE b.id = u.id AND b.shop_id = %s",
-                               (now, now, *(list(column) for column in zip(*updates)), self.shop_id))
+                               (now, now, *(list(column) for column in zip(*(row[:U_ROW] for row in updates))), self.shop_id))
                 return
             # Dropped at commit; a second batch in one transaction finds it and empties it.
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_line_updates ({self._U_COLUMNS}) ON COMMIT DROP")
             cursor.execute("TRUNCATE eta_line_updates")
             with cursor.copy("COPY eta_line_updates FROM STDIN") as copy:
                 for row in updates:
-                    copy.write_row(row)
+                    copy.write_row(row[:U_ROW])
             cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM eta_line_updates u "
                            f"WHERE b.id = u.id AND b.shop_id = %s", (now, now, self.shop_id))
         finally:

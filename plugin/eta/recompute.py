@@ -24,7 +24,8 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from bisect import bisect_left
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -39,7 +40,9 @@ from plugin.domain.backorders import platform_sequence
 from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, \
     detect_events
 from plugin.domain.lateness import LatenessModel
-from plugin.eta.bulk import PROMISED, STATUS, SUPPLIER, BulkSql, bulk_write_cache, read_snapshot
+from plugin.eta.bulk import (L_COVERED, L_CURRENT, L_ID, L_ORDER_LINE, L_ORDERED, L_ORIGINAL, L_PRIORITY, L_PROMISED,
+                             L_QTY, L_REFUND, L_STATUS, L_SUPPLIER, L_VARIANT, L_VERSION, PROMISED, STATUS, SUPPLIER,
+                             U_ROW, BulkSql, bulk_write_cache, read_snapshot)
 from plugin.eta.storefront import plan_storefront, storefront_targets, write_storefront
 from plugin.eta.storefront import read_state as read_storefront_state
 
@@ -47,7 +50,12 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("open", "ready")
 INCOMING = ("ordered", "shipped")  # received lots are in the platform's stock already
-DEFAULT_BATCH_SKUS = 10_000  # ~100k lines on average: fewer, bigger writes; ~250 MB per batch
+DEFAULT_BATCH_SKUS = 10_000  # ~100k lines read and computed at a time, ~250 MB
+# Lines per write transaction. SQLite: its one write lock is held about a second at a time, so
+# webhook deliveries and order handlers wait no longer than that. PostgreSQL locks only the
+# chunk's variants (every variant has lines in a chunk of any size), so fewer, bigger chunks.
+WRITE_CHUNK_LINES = {False: 50_000, True: 250_000}  # keyed by "is PostgreSQL"
+MAX_PENDING_LINES = 1_500_000  # changed lines gathered before a write pass (bounds memory)
 
 Progress = Callable[[int, int], None]
 
@@ -101,15 +109,19 @@ class ShopPolicy:
 # -- entry points ---------------------------------------------------------------------------------
 
 def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | None = None,
-                   batch_skus: int = DEFAULT_BATCH_SKUS, progress: Progress | None = None) -> RecomputeCounts:
+                   batch_skus: int = DEFAULT_BATCH_SKUS, chunk_lines: int | None = None,
+                   max_pending_lines: int = MAX_PENDING_LINES, progress: Progress | None = None) -> RecomputeCounts:
     """Recompute the shop's dirty SKUs (every SKU with open backorders when `full`).
 
-    Each batch is read in a snapshot that locks nothing (`read_snapshot`), computed, and written
-    in a transaction of its own. On PostgreSQL the batches are pipelined: while the server
-    works on one batch's writes (a worker thread waiting on a few big statements), the next
-    batch is read and computed here; one write at a time, in order, two batches in memory at most.
-    SQLite has one writer and its driver takes the GIL back for every row it writes, so there
-    the batches simply follow each other.
+    Batches of SKUs are read in a snapshot that locks nothing (`read_snapshot`) and computed one
+    after another; their answers (only the lines that change) are gathered and then written in
+    line id order, `chunk_lines` lines per transaction (`_write_pending`). Why not each batch as
+    it is computed: SKUs are interleaved in order time, so one batch's lines lie on nearly every
+    page of backorders and orders, and writing batch by batch rewrote (and, on SQLite, re-read
+    and logged to the WAL) every page once per batch; in id order each page is written once.
+    Past `max_pending_lines` gathered lines the gathered part is written first, which bounds
+    memory (~0.5 KB a changed line). Progress: the first half of `total` is computing, the
+    second writing.
     """
     today = today or utcnow().date()
     with runtime.db.shop_session(shop_id) as session:
@@ -121,42 +133,34 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
     counts = RecomputeCounts()
     if not skus:
         return counts
-    done = 0
+    if chunk_lines is None:
+        chunk_lines = WRITE_CHUNK_LINES[runtime.db.dialect == "postgresql"]
+    total, done = 2 * len(skus), 0
 
-    def write(inputs: Inputs, plan: Plan) -> RecomputeCounts:
-        with runtime.db.shop_session(shop_id) as session, bulk_write_cache(BulkSql.of(session, shop_id)):
-            return _write(session, shop_id, inputs, plan, check_revisions=True, bump_revisions=False)
-
-    def finish(written: Future | RecomputeCounts, size: int) -> None:
+    def advance(step: int) -> None:
         nonlocal done
-        counts.add(written.result() if isinstance(written, Future) else written)
-        done += size
+        done += step
         if progress is not None:
-            progress(done, len(skus))
+            progress(min(done, total), total)
 
-    pipelined = runtime.db.dialect == "postgresql"
-    with _collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-write") as writer:
+    pending = _Pending()
+    with _collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-lateness") as fitter:
         # The lateness model (refitted after every sync) is read and fitted alongside the first batch.
-        fitting = writer.submit(lateness_model, runtime, shop_id, today)
+        fitting = fitter.submit(lateness_model, runtime, shop_id, today)
         lateness: LatenessModel | None = None
-        pending: tuple[Future, int] | None = None
         for start in range(0, len(skus), batch_skus):
             batch = skus[start:start + batch_skus]
             with read_snapshot(runtime.db, shop_id) as sql:
                 inputs = _read_batch(sql, batch)
             if lateness is None:
                 lateness = fitting.result()
-            plan = _plan(inputs, policy, lateness, today)
-            if pending is not None:
-                finish(*pending)
-                pending = None
-            if pipelined:
-                pending = (writer.submit(write, inputs, plan), len(batch))
-            else:
-                finish(write(inputs, plan), len(batch))
-            del inputs, plan
-        if pending is not None:
-            finish(*pending)
+            pending.add(inputs, _plan(inputs, policy, lateness, today))
+            del inputs
+            advance(len(batch))
+            if len(pending.updates) >= max_pending_lines:
+                counts.add(_write_pending(runtime, shop_id, pending, chunk_lines=chunk_lines, advance=advance))
+                pending = _Pending()
+        counts.add(_write_pending(runtime, shop_id, pending, chunk_lines=chunk_lines, advance=advance))
     log.info("etas recomputed", extra={"shop_id": shop_id, "full": full, "counts": counts.as_dict()})
     return counts
 
@@ -174,8 +178,14 @@ def recompute_variants_in_session(runtime, session: Session, shop: Shop, variant
     session.flush()
     keys = sorted({_sku_key(variant_id, sku) for variant_id, sku in BulkSql.of(session, shop.id).variant_skus(ids)})
     inputs = _read_inputs(session, shop.id, keys)
-    plan = _plan(inputs, ShopPolicy.of(shop), lateness_model(runtime, shop.id, today, session), today)
-    counts = _write(session, shop.id, inputs, plan, check_revisions=False, bump_revisions=True)
+    pending = _Pending()
+    pending.add(inputs, _plan(inputs, ShopPolicy.of(shop), lateness_model(runtime, shop.id, today, session), today))
+    pending.sort()
+    sql = BulkSql.of(session, shop.id)
+    counts = RecomputeCounts(skus=pending.skus, lines=pending.lines)
+    orders = _write_lines(sql, pending, pending.updates, pending.events, counts)
+    _settle(sql, pending, set(), bump_revisions=True)
+    counts.orders_marked, counts.order_ids = len(orders), orders
     session.expire_all()  # the ORM objects the caller holds were changed behind its back
     return counts
 
@@ -247,7 +257,7 @@ def _lateness(runtime, shop_id: int, today: date, sql: BulkSql) -> LatenessModel
 class Inputs:
     skus: list[str]
     variants: list[tuple]  # (id, sku key, sellable, revision)
-    lines: list[tuple]  # LINE_COLUMNS
+    lines: list[tuple]  # backorder lines, positions bulk.L_ID ... L_PRICE
     lots: list[SupplyLot]
     sku_suppliers: dict[str, int]
     suppliers: dict[int, SupplierProfile]
@@ -263,16 +273,6 @@ class Inputs:
     # Variant id -> (continue selling, tracked, sellable, storefront digest): for the storefront's
     # next-unit date (plugin/eta/storefront.py).
     storefront: dict[int, tuple] = field(default_factory=dict)
-
-
-LINE_COLUMNS = (
-    Backorder.id, Backorder.variant_id, Backorder.quantity, Backorder.priority, Backorder.ordered_at,
-    Backorder.status, Backorder.promised_eta, Backorder.original_eta, Backorder.current_eta,
-    Backorder.eta_earliest, Backorder.eta_likely, Backorder.eta_latest, Backorder.covered_by,
-    Backorder.supplier_id, Backorder.promise_version, Backorder.refund_offered_at, Backorder.order_line_id,
-)
-(L_ID, L_VARIANT, L_QTY, L_PRIORITY, L_ORDERED, L_STATUS, L_PROMISED, L_ORIGINAL, L_CURRENT, L_EARLIEST,
- L_LIKELY, L_LATEST, L_COVERED, L_SUPPLIER, L_VERSION, L_REFUND, L_ORDER_LINE) = range(17)
 
 
 def _sku_key(variant_id: int, sku: str | None) -> str:
@@ -382,10 +382,11 @@ def _tie_sequences(sql: BulkSql, variants: list[tuple], lines: list[tuple]) -> d
 @dataclass
 class Plan:
     # (id, status, promised, original, current, earliest, likely, latest, covered_by, supplier id,
-    #  promise version, refund offered at): only lines whose stored values change
+    #  promise version, refund offered at, the line's row as read): only lines whose stored values
+    #  change (positions bulk.U_ID ... U_ROW)
     updates: list[tuple]
-    events: list[tuple]  # (backorder id, kind, promise version, old date, new date)
-    marked_lines: set[int]  # order lines whose shown ETA or status changed: their orders get marks_dirty
+    events: list[tuple]  # (backorder id, kind, promise version, old date, new date), of lines in `updates`
+    marked: set[int]  # lines whose shown ETA or status changed: their orders get marks_dirty
     lines: int
     counts: dict[str, int]
     now: datetime = field(default_factory=lambda: utcnow())
@@ -467,22 +468,23 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
             for event in happened:
                 if event.kind == DELAY:
                     promised, version = event.new, version + 1
-            for event in happened:
-                if event.kind == REFUND_OFFER:
+                elif event.kind == REFUND_OFFER:
                     refund_at = now
-                counts[event.kind] += 1
-                events.append((line_id, event.kind, version, event.old, event.new))
         new = (status, promised, original, current, eta.earliest, eta.likely, eta.latest, covered,
                eta.supplier_key, version, refund_at)
         if new == row[L_STATUS:L_REFUND + 1]:
-            continue
-        updates.append((line_id, *new))
+            continue  # (an event always changes the line: a later promise, the offer's time, the status)
+        if happened:  # stored with the line's update, in its transaction (never one without the other)
+            for event in happened:
+                counts[event.kind] += 1
+                events.append((line_id, event.kind, version, event.old, event.new))
+        updates.append((line_id, *new, row))
         bits = ((status != row[L_STATUS]) * STATUS | (promised != row[L_PROMISED]) * PROMISED
                 | (eta.supplier_key != row[L_SUPPLIER]) * SUPPLIER)
         if bits:
             indexed[line_id] = bits
         if bits & STATUS or current != row[L_CURRENT]:
-            marked.add(row[L_ORDER_LINE])  # what the store shows (tag, line ETAs) changed
+            marked.add(line_id)  # what the store shows (tag, line ETAs) changed: its order gets marks_dirty
     waiting: dict[str, int] = {}
     for line in lines:
         waiting[line.sku] = waiting.get(line.sku, 0) + line.quantity
@@ -492,48 +494,127 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
 
 # -- writing --------------------------------------------------------------------------------------
 
-def _write(session: Session, shop_id: int, inputs: Inputs, plan: Plan, *, check_revisions: bool,
-           bump_revisions: bool) -> RecomputeCounts:
-    sql = BulkSql.of(session, shop_id)
-    counts = RecomputeCounts(skus=len(inputs.skus), lines=plan.lines)
-    variant_ids = sorted(vid for vid, _, _, _ in inputs.variants)
-    if check_revisions and variant_ids:
-        current = sql.revisions(variant_ids, lock=True)
-        stale_skus = {key for vid, key, _, revision in inputs.variants if current.get(vid) != revision}
-        if stale_skus:
-            # Someone changed these SKUs' inputs after we read them: drop our answer for them.
-            counts.skipped_skus = len(stale_skus)
-            keep = {vid for vid, key, _, _ in inputs.variants if key not in stale_skus}
-            kept_rows = [row for row in inputs.lines if row[L_VARIANT] in keep]
-            sku_ok = {row[L_ID] for row in kept_rows}
-            plan = Plan([u for u in plan.updates if u[0] in sku_ok], [e for e in plan.events if e[0] in sku_ok],
-                        {row[L_ORDER_LINE] for row in kept_rows if row[L_ORDER_LINE] in plan.marked_lines},
-                        plan.lines, _recount(plan.events, sku_ok), plan.now,
-                        {k: v for k, v in plan.indexed_changes.items() if k in sku_ok},
-                        [row for row in plan.storefront if row[0] in keep])
-            variant_ids = sorted(keep)
-    sql.update_lines(plan.updates, plan.now, plan.indexed_changes)
-    sql.insert_events(plan.events, plan.now)
-    write_storefront(sql, plan.storefront, plan.now)
+@dataclass
+class _Pending:
+    """Computed batches' answers, gathered for one write pass in line id order."""
+
+    skus: int = 0
+    lines: int = 0
+    variants: list[tuple] = field(default_factory=list)  # (id, sku key, sellable, revision) as read
+    updates: list[tuple] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
+    marked: set[int] = field(default_factory=set)
+    indexed_changes: dict[int, int] = field(default_factory=dict)
+    storefront: list[tuple] = field(default_factory=list)
+    now: datetime = field(default_factory=utcnow)
+
+    def add(self, inputs: Inputs, plan: Plan) -> None:
+        self.skus += len(inputs.skus)
+        self.lines += plan.lines
+        self.variants += inputs.variants
+        self.updates += plan.updates
+        self.events += plan.events
+        self.marked |= plan.marked
+        self.indexed_changes.update(plan.indexed_changes)
+        self.storefront += plan.storefront
+        self.now = plan.now
+
+    def sort(self) -> None:
+        self.updates.sort(key=_first)  # by line id: each page of the table is written once
+        self.events.sort(key=_first)
+
+
+def _first(row: tuple):
+    return row[0]
+
+
+def _write_pending(runtime, shop_id: int, pending: _Pending, *, chunk_lines: int,
+                   advance: Callable[[int], None] | None = None) -> RecomputeCounts:
+    """Write gathered answers in line id order, `chunk_lines` lines per transaction, then settle.
+
+    Every change to a variant's inputs bumps its `eta_revision`. Each transaction first reads
+    the revisions of its lines' variants (rows locked on PostgreSQL; SQLite has one writer):
+    a SKU whose variant moved on since it was read is stale from then on, and its lines in this
+    and later chunks are not written; it stays dirty for the next run, which recomputes all its
+    lines. A stale SKU's lines written by earlier chunks are harmless: whoever changed it wrote
+    after them and recomputes from them (an order handler recomputes its SKUs in its own
+    transaction). The last transaction checks every variant again, writes the storefront dates
+    and settles (`eta_dirty` off) the SKUs that stayed fresh.
+    """
+    counts = RecomputeCounts(skus=pending.skus, lines=pending.lines)
+    if not pending.variants:
+        return counts
+    pending.sort()
+    key_of = {vid: key for vid, key, _, _ in pending.variants}
+    read_at = {vid: revision for vid, _, _, revision in pending.variants}
+    stale: set[str] = set()
+    updates, events = pending.updates, pending.events
+    chunks = [updates[start:start + chunk_lines] for start in range(0, len(updates), chunk_lines)]
+    cuts = [bisect_left(events, chunk[-1][0] + 1, key=_first) for chunk in chunks]
+    orders: set[int] = set()
+    step = pending.skus / max(1, len(chunks))
+    for index, chunk in enumerate(chunks):
+        chunk_events = events[cuts[index - 1] if index else 0:cuts[index]]
+        orders |= _write_chunk(runtime, shop_id, pending, chunk, chunk_events, key_of, read_at, stale, counts)
+        if advance is not None:
+            advance(round(step * (index + 1)) - round(step * index))
+    with runtime.db.shop_session(shop_id) as session:
+        sql = BulkSql.of(session, shop_id)
+        _find_stale(sql, sorted(key_of), key_of, read_at, stale)
+        _settle(sql, pending, stale, bump_revisions=False)
+    if advance is not None and not chunks:
+        advance(pending.skus)
+    counts.skipped_skus = len(stale)
+    counts.orders_marked = len(orders)
+    return counts
+
+
+def _write_chunk(runtime, shop_id: int, pending: _Pending, chunk: list[tuple], events: list[tuple],
+                 key_of: dict[int, str], read_at: dict[int, int], stale: set[str],
+                 counts: RecomputeCounts) -> set[int]:
+    """One write transaction of `_write_pending`: these lines (by id), their events and order marks."""
+    with runtime.db.shop_session(shop_id) as session, bulk_write_cache(BulkSql.of(session, shop_id)):
+        sql = BulkSql.of(session, shop_id)
+        _find_stale(sql, sorted({update[U_ROW][L_VARIANT] for update in chunk}), key_of, read_at, stale)
+        if stale:
+            chunk = [update for update in chunk if key_of[update[U_ROW][L_VARIANT]] not in stale]
+            kept = {update[0] for update in chunk}
+            events = [event for event in events if event[0] in kept]
+        return _write_lines(sql, pending, chunk, events, counts)
+
+
+def _find_stale(sql: BulkSql, variant_ids: list[int], key_of: dict[int, str], read_at: dict[int, int],
+                stale: set[str]) -> None:
+    """Add to `stale` the SKUs of these variants whose revision is no longer the one read."""
+    if not variant_ids:
+        return
+    current = sql.revisions(variant_ids, lock=True)
+    for vid in variant_ids:
+        if current.get(vid) != read_at[vid]:
+            stale.add(key_of[vid])
+
+
+def _write_lines(sql: BulkSql, pending: _Pending, updates: list[tuple], events: list[tuple],
+                 counts: RecomputeCounts) -> set[int]:
+    """Write these line updates (sorted by id) and their events, mark their orders; returns the orders."""
+    sql.update_lines(updates, pending.now, pending.indexed_changes)
+    sql.insert_events(events, pending.now)
     # The emails the events call for are queued by the outbox job from the stored events
     # (plugin/notifications/event_messages.py), outside this write transaction.
-    orders = sorted(set(sql.order_ids(plan.marked_lines).values()))
-    sql.mark_orders(orders, plan.now)
-    sql.settle_variants(variant_ids, plan.now, bump_revisions=bump_revisions)
-    counts.changed = len(plan.updates)
-    counts.orders_marked = len(orders)
-    if bump_revisions:
-        counts.order_ids = set(orders)
-    counts.events = dict(plan.counts)
-    return counts
-
-
-def _recount(events: list[tuple], keep: set[int]) -> dict[str, int]:
-    counts = {DELAY: 0, REFUND_OFFER: 0, READY: 0}
+    marked = pending.marked
+    orders = set(sql.order_ids(update[U_ROW][L_ORDER_LINE] for update in updates if update[0] in marked).values())
+    sql.mark_orders(sorted(orders), pending.now)
+    counts.changed += len(updates)
     for event in events:
-        if event[0] in keep:
-            counts[event[1]] += 1
-    return counts
+        counts.events[event[1]] = counts.events.get(event[1], 0) + 1
+    return orders
+
+
+def _settle(sql: BulkSql, pending: _Pending, stale: set[str], *, bump_revisions: bool) -> None:
+    """Storefront dates and `eta_dirty` off for the SKUs that are not stale."""
+    keep = {vid for vid, key, _, _ in pending.variants if key not in stale}
+    write_storefront(sql, [row for row in pending.storefront if row[0] in keep], pending.now)
+    sql.settle_variants(sorted(keep), pending.now, bump_revisions=bump_revisions)
 
 
 def dirty_shops(runtime) -> list[int]:
