@@ -231,6 +231,28 @@ def test_the_eta_recompute_is_tallied(runtime, shops):
     assert_tallies_true(runtime, shop)
 
 
+def test_the_pause_ends_with_the_recomputes_statement(runtime, shops):
+    """An order handler recomputes inside its own transaction, then goes on writing lines: the
+    triggers are paused for the recompute's bulk statement only, not for what follows it."""
+    from plugin.eta.recompute import recompute_variants_in_session
+
+    shop = shops[SHOP]
+    made = lines_of(runtime, shop)
+    with runtime.db.shop_session(shop) as session:
+        session.execute(update(Backorder).where(Backorder.status.in_(("open", "ready")))
+                        .values(promised_eta=None, original_eta=None, current_eta=None)
+                        .execution_options(synchronize_session=False))
+    with runtime.db.shop_session(shop) as session:
+        variants = {session.get(Backorder, line).variant_id for line in made} - {None}
+        counts = recompute_variants_in_session(runtime, session, session.get(Shop, shop), variants, today=TODAY)
+        assert counts.changed > 0
+        session.execute(update(Backorder).where(Backorder.status == "open")
+                        .values(promised_eta=TODAY + timedelta(days=40))
+                        .execution_options(synchronize_session=False))
+        session.execute(delete(Backorder).where(Backorder.id == made[0]))
+    assert_tallies_true(runtime, shop)
+
+
 def test_an_erased_shop_leaves_no_tallies(runtime, shops):
     from plugin.compliance.services import erase_shop
     from plugin.shops.services import uninstall_shop

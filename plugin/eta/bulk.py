@@ -41,6 +41,11 @@ INCOMING_SQL = "('ordered', 'shipped')"
  U_VERSION, U_REFUND, U_ROW) = range(13)
 
 _TALLY_KEY = "grain, status, promised_eta, slipped, supplier_id, day"
+# Pausing the tally update triggers around a bulk line write (keyed by "is PostgreSQL").
+_PAUSE = {False: "INSERT INTO backorder_tally_pauses (shop_id) VALUES (?)",
+          True: "SELECT set_config('backorder_desk.tally_paused', 'on', true)"}
+_RESUME = {False: "DELETE FROM backorder_tally_pauses WHERE shop_id = ?",
+           True: "SELECT set_config('backorder_desk.tally_paused', 'off', true)"}
 _TALLY_VALUES = "lines, units, value, priced_lines"
 _day = date.fromisoformat
 _timestamp = datetime.fromisoformat
@@ -54,6 +59,13 @@ class _Days(dict):
     def __missing__(self, text):
         day = self[text] = _day(text)
         return day
+
+
+class _Same(dict):
+    """Every value as itself (PostgreSQL takes dates as they are)."""
+
+    def __missing__(self, value):
+        return value
 
 
 class _IsoDays(dict):
@@ -82,20 +94,23 @@ def _sqlite_day_out(value: date | None):
     return None if value is None else value.isoformat()
 
 
-def _tally_moves(updates: list[tuple], day: _IsoDays) -> dict[tuple, list]:
-    """What these line updates move in the tallies (SQLite), as migration 0009's row triggers
-    would append it: for each line whose tallied key changes, its old part negated and its new
+def _tally_moves(updates: list[tuple], postgres: bool) -> dict[tuple, list]:
+    """What these line updates move in the tallies, as migration 0009's triggers would append it: for each line whose tallied key changes, its old part negated and its new
     part, in both grains, summed by (grain, status, promised, slipped, supplier, day); keys that
     sum to nothing are left out.
 
     The old part is the line's row as the recompute read it, which is the row being updated:
     the write goes through only while the line's variant is at the revision read, and every
     change to a line moves that revision. Recompute lines are open or ready (never shipped), so
-    the day is the order's UTC day; quantity and price are not the recompute's to change.
+    the day is the order's UTC day; quantity and price are not the recompute's to change. Values
+    add up as the triggers' sums do: floats on SQLite, exact decimals on PostgreSQL.
     tests/test_admin_tallies.py checks the tallies against the lines after recomputes.
     """
     # Lines are first summed by where they move from and to (one lookup a line), then each
-    # move is split into its four signed parts.
+    # move is split into its four signed parts. Keys as the columns store them: SQLite has ISO
+    # text for dates and 0/1 for the flag; PostgreSQL's driver adapts dates and booleans.
+    day = _Same() if postgres else _IsoDays({None: None})
+    flag = bool if postgres else int
     by_move: dict[tuple, list] = {}
     active = ("open", "ready")
     for update in updates:
@@ -107,8 +122,9 @@ def _tally_moves(updates: list[tuple], day: _IsoDays) -> dict[tuple, list]:
                        and old_current > old_promised)
         if status == old_status and promised == old_promised and slipped == old_slipped and supplier == old_supplier:
             continue  # the line stays where it was counted
+        ordered = row[L_ORDERED]
         move = (old_status, old_promised, old_slipped, old_supplier, status, promised, slipped, supplier,
-                row[L_ORDERED].date())
+                (ordered.astimezone(_UTC) if postgres else ordered).date())  # SQLite's are read as UTC
         quantity, price = row[L_QTY], row[L_PRICE]
         counted = by_move.get(move)
         if counted is None:
@@ -121,11 +137,11 @@ def _tally_moves(updates: list[tuple], day: _IsoDays) -> dict[tuple, list]:
     moves: dict[tuple, list] = {}
     for (old_status, old_promised, old_slipped, old_supplier, status, promised, slipped, supplier,
          ordered), (lines, units, value, priced) in by_move.items():
-        ordered_day = ordered.isoformat()
-        for sign, key in ((-1, (1, old_status, day[old_promised], int(old_slipped), None, ordered_day)),
-                          (-1, (2, old_status, day[old_promised], int(old_slipped), old_supplier, None)),
-                          (1, (1, status, day[promised], int(slipped), None, ordered_day)),
-                          (1, (2, status, day[promised], int(slipped), supplier, None))):
+        ordered_day = day[ordered]
+        for sign, key in ((-1, (1, old_status, day[old_promised], flag(old_slipped), None, ordered_day)),
+                          (-1, (2, old_status, day[old_promised], flag(old_slipped), old_supplier, None)),
+                          (1, (1, status, day[promised], flag(slipped), None, ordered_day)),
+                          (1, (2, status, day[promised], flag(slipped), supplier, None))):
             counted = moves.get(key)
             if counted is None:
                 moves[key] = [sign * lines, sign * units, sign * value, sign * priced]
@@ -274,17 +290,42 @@ class BulkSql(DriverSql):
         """updates: (id, status, promised, original, current, earliest, likely, latest, covered_by,
         supplier id, promise version, refund offered at, the line's row as read), sorted by id (pages
         are written in table order, each once). `indexed_changes`: id -> which of STATUS | PROMISED
-        | SUPPLIER change (absent: none of them)."""
+        | SUPPLIER change (absent: none of them).
+
+        The tally triggers (migration 0009: row triggers on SQLite, up to four INSERTs for each
+        line whose key moves; a statement trigger grouping the transition tables on PostgreSQL)
+        are paused for this statement (migrations 0010, 0013) and the moves appended once, summed
+        by key (`_tally_moves`). The pause row never outlives this transaction.
+        """
         if not updates:
             return
-        if self.postgres:
-            self._update_lines_postgres(updates, now)
-            return
+        tallies = _tally_moves(updates, self.postgres)
+        p, shop = self.p, self.shop_id
+        cursor = self.dbapi.cursor()
+        try:
+            # SQLite: a row of backorder_tally_pauses, seen by its shop's update triggers (one
+            # writer: nobody else sees it). PostgreSQL: a setting local to this transaction, so
+            # concurrent writers of the shop neither see it nor wait for it.
+            cursor.execute(_PAUSE[self.postgres], (shop,) if not self.postgres else ())
+            try:
+                if self.postgres:
+                    self._update_lines_postgres(cursor, updates, now)
+                else:
+                    self._update_lines_sqlite(cursor, updates, now, indexed_changes or {})
+            finally:  # even when the caller goes on after a failure: no statement after this one is paused
+                cursor.execute(_RESUME[self.postgres], (shop,) if not self.postgres else ())
+            if tallies:
+                marks = ", ".join([p] * 11)
+                cursor.executemany(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
+                                   f"VALUES ({marks})", [(shop, *key, *counted) for key, counted in tallies.items()])
+        finally:
+            cursor.close()
+
+    def _update_lines_sqlite(self, cursor, updates: list[tuple], now: datetime, changes: dict[int, int]) -> None:
         # SQLite rewrites the entries of every index holding a column named in SET, changed or
         # not, so status, promised_eta and supplier_id (all indexed) are named only on the lines
         # where they change: one statement per combination that occurs.
         day, ts, at, shop = _IsoDays({None: None}), sqlite_ts_out, sqlite_ts_out(now), self.shop_id
-        changes = indexed_changes or {}
         groups: dict[int, list[tuple]] = {}
         for i, st, pr, orig, cur, e, li, la, cov, sup, ver, ref, _row in updates:
             bits = changes.get(i, 0)
@@ -296,26 +337,10 @@ class BulkSql(DriverSql):
                 groups[bits] = [row]
             else:
                 group.append(row)
-        tallies = _tally_moves(updates, day)
-        cursor = self.dbapi.cursor()
-        try:
-            # SQLite's tally triggers are per row (up to four INSERTs for each line whose key
-            # moves): paused here (migration 0010), and the moves appended once, summed by key.
-            # The pause row never outlives this transaction.
-            cursor.execute("INSERT INTO backorder_tally_pauses (shop_id) VALUES (?)", (shop,))
-            try:
-                for bits, rows in sorted(groups.items()):
-                    named = [column for flag, column in _INDEXED if bits & flag]
-                    columns = ", ".join(f"{column} = ?" for column in named + list(_PLAIN))
-                    cursor.executemany(f"UPDATE backorders SET {columns} WHERE id = ? AND shop_id = ?", rows)
-            finally:  # even when the caller goes on after a failure: no statement after this one is paused
-                cursor.execute("DELETE FROM backorder_tally_pauses WHERE shop_id = ?", (shop,))
-            if tallies:
-                cursor.executemany(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
-                                   f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                   [(shop, *key, *counted) for key, counted in tallies.items()])
-        finally:
-            cursor.close()
+        for bits, rows in sorted(groups.items()):
+            named = [column for flag, column in _INDEXED if bits & flag]
+            columns = ", ".join(f"{column} = ?" for column in named + list(_PLAIN))
+            cursor.executemany(f"UPDATE backorders SET {columns} WHERE id = ? AND shop_id = ?", rows)
 
     _SET_FROM_U = ("status = u.status, promised_eta = u.promised_eta, original_eta = u.original_eta, "
                    "current_eta = u.current_eta, eta_earliest = u.eta_earliest, eta_likely = u.eta_likely, "
@@ -327,27 +352,24 @@ class BulkSql(DriverSql):
                   "promise_version integer, refund_offered_at timestamptz")
     COPY_FROM_ROWS = 2000  # below this, arrays in one statement beat a temporary table
 
-    def _update_lines_postgres(self, updates: list[tuple], now: datetime) -> None:
-        cursor = self.dbapi.cursor()
-        try:
-            if len(updates) < self.COPY_FROM_ROWS:  # an order's few lines: one statement
-                names = ", ".join(column.split()[0] for column in self._U_COLUMNS.split(", "))
-                types = [column.split(" ", 1)[1] for column in self._U_COLUMNS.split(", ")]
-                arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-                cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM unnest({arrays}) AS u({names}) "
-                               f"WHERE b.id = u.id AND b.shop_id = %s",
-                               (now, now, *(list(column) for column in zip(*(row[:U_ROW] for row in updates))), self.shop_id))
-                return
-            # Dropped at commit; a second batch in one transaction finds it and empties it.
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_line_updates ({self._U_COLUMNS}) ON COMMIT DROP")
-            cursor.execute("TRUNCATE eta_line_updates")
-            with cursor.copy("COPY eta_line_updates FROM STDIN") as copy:
-                for row in updates:
-                    copy.write_row(row[:U_ROW])
-            cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM eta_line_updates u "
-                           f"WHERE b.id = u.id AND b.shop_id = %s", (now, now, self.shop_id))
-        finally:
-            cursor.close()
+    def _update_lines_postgres(self, cursor, updates: list[tuple], now: datetime) -> None:
+        if len(updates) < self.COPY_FROM_ROWS:  # an order's few lines: one statement
+            names = ", ".join(column.split()[0] for column in self._U_COLUMNS.split(", "))
+            types = [column.split(" ", 1)[1] for column in self._U_COLUMNS.split(", ")]
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM unnest({arrays}) AS u({names}) "
+                           f"WHERE b.id = u.id AND b.shop_id = %s",
+                           (now, now, *(list(column) for column in zip(*(row[:U_ROW] for row in updates))),
+                            self.shop_id))
+            return
+        # Dropped at commit; a second chunk in one transaction finds it and empties it.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_line_updates ({self._U_COLUMNS}) ON COMMIT DROP")
+        cursor.execute("TRUNCATE eta_line_updates")
+        with cursor.copy("COPY eta_line_updates FROM STDIN") as copy:
+            for row in updates:
+                copy.write_row(row[:U_ROW])
+        cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM eta_line_updates u "
+                       f"WHERE b.id = u.id AND b.shop_id = %s", (now, now, self.shop_id))
 
     def insert_events(self, events: list[tuple], now: datetime) -> None:
         """events: (backorder id, kind, promise version, old date, new date); stored once per
