@@ -14,7 +14,7 @@ For each database (a throwaway one, migrated with plugin.db.migrate.upgrade):
    line was written. Then a second full run, where nothing changes (checks: nothing written).
 3. A supplier feed sync (plugin.suppliers.services.sync_supplier, an uploaded CSV) moves the
    expected dates of every open lot of 1,000 SKUs; then recompute_shop(full=False) in a child.
-   Before the sync, the orders' marks_dirty are cleared as the push job leaves them, so the
+   Before the sync, the orders' marks (order_marks) are cleared as the push job leaves them, so the
    incremental run marks the orders of the lines it changes. Checks: exactly those SKUs
    recomputed, no line of another SKU written, and a full run after it changes nothing (the
    incremental answer is the full one).
@@ -303,13 +303,12 @@ def feed_sync(runtime, plan, args) -> dict:
 def clear_marks(runtime) -> int:
     """What eta_push leaves after pushing: no order waits to be told. So the incremental run
     marks the orders of the lines it changes, as it would in a shop between two syncs."""
-    from sqlalchemy import update
+    from sqlalchemy import delete
 
-    from plugin.db.models import Order
+    from plugin.db.models import OrderMark
 
     with runtime.db.shop_session(1) as session:
-        return session.execute(update(Order).where(Order.marks_dirty.is_(True)).values(marks_dirty=False)
-                               .execution_options(synchronize_session=False)).rowcount
+        return session.execute(delete(OrderMark).execution_options(synchronize_session=False)).rowcount
 
 
 def written_since(runtime, marker: datetime, skus: set[str]) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from plugin.db.models import Backorder, BackorderEvent, Order, OrderLine, Shop, Variant
+from plugin.db.models import Backorder, BackorderEvent, Order, OrderLine, OrderMark, Shop, Variant
 from plugin.eta import recompute as rc
 from plugin.suppliers.services import create_supplier, sync_supplier
 
@@ -80,7 +80,7 @@ class World:
 
     def marked_orders(self) -> set[str]:
         with self.runtime.db.shop_session(self.shop_id) as session:
-            return set(session.scalars(select(Order.platform_order_id).where(Order.marks_dirty.is_(True))))
+            return set(session.scalars(select(Order.platform_order_id).join(OrderMark, OrderMark.order_id == Order.id)))
 
 
 def lot(sku: str, quantity: int, expected: date, po: str, status: str = "ordered") -> dict:

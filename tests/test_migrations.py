@@ -38,7 +38,7 @@ def test_upgrading_a_database_that_holds_rows(tmp_path):
         conn.execute(text("INSERT INTO suppliers (id, shop_id, name, lead_time_days, lead_time_spread_days, handling_days, "
                           "created_at) VALUES (1, 1, 'Acme', 10, 2, 1, :n)"), {"n": now})
     engine.dispose()
-    upgrade(url)
+    upgrade(url, "0013")
     engine = create_engine(url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT promise_version, priority FROM backorders")).one() == (1, 0)
@@ -49,4 +49,13 @@ def test_upgrading_a_database_that_holds_rows(tmp_path):
         assert conn.execute(text("SELECT eta_revision FROM variants")).scalar_one() == 0
         assert conn.execute(text("SELECT marks_dirty FROM orders")).scalar_one() == 0
         assert conn.execute(text("SELECT original_eta, refund_offered_at FROM backorders")).one() == (None, None)
+    with engine.begin() as conn:  # an order waiting for its marks to be pushed when 0014 comes
+        conn.execute(text("UPDATE orders SET marks_dirty = 1"))
+    engine.dispose()
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT shop_id, order_id FROM order_marks")).all() == [(1, 1)]
+        assert conn.execute(text("SELECT count(*) FROM order_lines")).scalar_one() == 1  # orders rebuilt again
+        assert "marks_dirty" not in {row[1] for row in conn.execute(text("PRAGMA table_info(orders)"))}
     engine.dispose()

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from plugin.db.models import Backorder, BackorderEvent, JobRun, Shop, SyncRun
+from plugin.backorders import marks as order_marks
 from plugin.jobs import promises
 from plugin.jobs.schedule import job_by_name, run_job
 from plugin.suppliers.services import create_supplier, sync_supplier
@@ -108,7 +109,7 @@ def test_a_push_that_fails_is_recorded_and_retried_next_run(runtime, fake_shopif
     with runtime.db.shop_session(store.shop_id) as session:
         backorder = session.scalars(select(Backorder)).one()
         backorder.current_eta = today + timedelta(days=30)  # as a recompute would leave it
-        backorder.line.order.marks_dirty = True
+        order_marks.mark(session, store.shop_id, [backorder.line.order_id])
     fake_shopify.fail_next(20, status=503)
     assert not run_job(runtime, job_by_name("eta_push"))
     with runtime.db.session() as session:

@@ -332,7 +332,7 @@ def table_rows(plan: AdminPlan, table: str, backorder_columns: set[str]):
             yield {"id": k + 1, "shop_id": shop, "platform_order_id": str(5_000_000_000 + k), "name": f"#{1001 + k}",
                    "email": f"customer{k % 60_000}@example.com", "customer_name": f"Customer {k % 60_000}",
                    "customer_locale": "pl" if k % 5 == 0 else "en", "status": "open", "placed_at": at,
-                   "currency": "EUR", "marks_dirty": False, "created_at": at, "updated_at": at}
+                   "currency": "EUR", "created_at": at, "updated_at": at}
     elif table == "order_lines":
         first = plan.order_first
         for k in range(plan.orders):

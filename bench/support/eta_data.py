@@ -225,7 +225,7 @@ TABLE_COLUMNS = {
     "sync_runs": ("id", "shop_id", "supplier_id", "source", "status", "rows_total", "rows_applied", "rows_rejected",
                   "rows_unchanged", "errors", "message", "started_at", "finished_at"),
     "orders": ("id", "shop_id", "platform_order_id", "name", "email", "customer_name", "status", "placed_at",
-               "marks_dirty", "created_at", "updated_at"),
+               "created_at", "updated_at"),
     "order_lines": ("id", "shop_id", "order_id", "platform_line_id", "variant_id", "sku", "title", "quantity",
                     "open_quantity"),
     "backorders": ("id", "shop_id", "order_line_id", "variant_id", "quantity", "promise_version", "priority",
@@ -283,7 +283,7 @@ def table_rows(plan: ShopPlan, table: str, fmt):
         for k in range(plan.orders):
             at = fmt.ts(datetime.fromtimestamp(placed[k], timezone.utc))
             yield (k + 1, shop, str(5_000_000_000 + k), f"#{1001 + k}", f"customer{k % 50_000}@example.com",
-                   f"Customer {k % 50_000}", "open", at, fmt.flag(False), at, at)
+                   f"Customer {k % 50_000}", "open", at, at, at)
     elif table == "order_lines":
         first = plan.order_first
         for k in range(plan.orders):

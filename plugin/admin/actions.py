@@ -3,7 +3,7 @@
 The API routes and the no-JavaScript form routes both call these. Each raises `ActionRefused`
 (status, code, catalogue key) when the line is not this shop's or no longer allows it, and
 returns what the page needs to say. Store marks (tag, line ETAs) are pushed after the commit,
-best effort: an order left `marks_dirty` is pushed by the eta_push job anyway.
+best effort: an order left marked (`order_marks`) is pushed by the eta_push job anyway.
 
 * override_eta: stores the merchant's date and reason on the line and recomputes its SKU in the
   same transaction (plugin/eta/recompute.py promises `eta_override` while it is set), so the
@@ -28,6 +28,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from plugin.backorders import marks as order_marks
 from plugin.db.models import Backorder, CustomerChoice, Notification, Order, Shop, Variant
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def _push_marks(runtime, shop_id: int, order_ids: set[int]) -> None:
 
     try:
         write_marks(runtime, load_shop(runtime, shop_id), order_ids)
-    except Exception as exc:  # noqa: BLE001 - the push job retries orders still marks_dirty
+    except Exception as exc:  # noqa: BLE001 - the push job retries orders still marked
         log.warning("marks not pushed now; the push job will", extra={"shop_id": shop_id, "error": str(exc)[:300]})
 
 
@@ -108,7 +109,7 @@ def override_eta(runtime, shop_id: int, backorder_id: int, eta: date | None, rea
             session.refresh(backorder)
         elif eta is not None:  # no variant, no recompute: the date is the promise as it is
             backorder.current_eta = eta
-            backorder.line.order.marks_dirty = True
+            order_marks.mark(session, shop_id, [backorder.line.order_id])
         current = backorder.current_eta
     _push_marks(runtime, shop_id, order_ids)
     key = "result.eta_saved" if eta is not None else "result.eta_cleared"
@@ -204,7 +205,7 @@ def mark_shipped(runtime, shop_id: int, backorder_id: int) -> ActionDone:
         backorder.status = "shipped"
         backorder.shipped_at = utcnow()
         order: Order = backorder.line.order
-        order.marks_dirty = True  # its ETAs in the store lose this line
+        order_marks.mark(session, shop_id, [order.id])  # its ETAs in the store lose this line
         _bump_variant(session, backorder.variant_id)  # its units no longer wait: others may move up
         enqueue(runtime, session, session.get(Shop, shop_id), "shipped", order_id=order.id,
                 backorder_ids=[backorder.id])

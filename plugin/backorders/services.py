@@ -10,10 +10,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import LineEta, VariantStock
+from plugin.backorders import marks as order_marks
 from plugin.backorders.payloads import ShopifyOrder
 from plugin.db.models import Backorder, Order, OrderLine, Shop, Variant
 from plugin.domain.backorders import Demand, allocate_shortfall, is_backorderable, platform_sequence
@@ -94,25 +95,27 @@ def marks_for_order(runtime, shop: Shop, order_id: int) -> tuple[str, str, list[
         etas = _open_etas(order) if order.status == "open" else []
         tag = str(shop.setting("order_tag"))
         if not etas or (order.tags_written == tag and order.etas_written == _etas_digest(etas)):
-            order.marks_dirty = False  # nothing (more) to tell the store
+            order_marks.unmark(session, shop.id, order.id)  # nothing (more) to tell the store
             return None  # the store already shows exactly this
         return order.platform_order_id, tag, etas
 
 
 def remember_marks(runtime, shop: Shop, platform_order_id: str, tag: str, etas: list[LineEta]) -> None:
-    """The store now shows these marks; the order stays marks_dirty if its ETAs moved meanwhile."""
+    """The store now shows these marks; the order stays marked if its ETAs moved meanwhile."""
     with runtime.db.shop_session(shop.id) as session:
         order = session.scalars(select(Order).where(Order.platform_order_id == platform_order_id)).one()
         order.tags_written = tag
         order.etas_written = _etas_digest(etas)
-        order.marks_dirty = _etas_digest(_open_etas(order)) != order.etas_written
+        if _etas_digest(_open_etas(order)) != order.etas_written:
+            order_marks.mark(session, shop.id, [order.id])
+        else:
+            order_marks.unmark(session, shop.id, order.id)
 
 
 def orders_to_push(runtime, shop_id: int, limit: int = 500, after: int = 0) -> list[int]:
     """Orders whose ETAs changed since the store was told, by id, after `after` (keyset pages)."""
     with runtime.db.shop_session(shop_id) as session:
-        return list(session.scalars(select(Order.id).where(Order.marks_dirty == true(), Order.id > after)
-                                    .order_by(Order.id).limit(limit)))
+        return order_marks.marked(session, shop_id, after=after, limit=limit)
 
 
 # -- internals ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from connectors.base import ConnectorError
 from plugin.choices.config import refund_approval_required
 from plugin.choices.links import ChoiceClaims
+from plugin.backorders import marks as order_marks
 from plugin.db.models import Backorder, CustomerChoice, Order, OrderLine, Shop, Variant
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ def _mark_refunded(runtime, shop: Shop, choice_id: int, refund_id: str, quantity
         line: OrderLine = backorder.line
         # The store will say so in its orders/updated webhook too; until then the line owes less.
         line.open_quantity = max(0, line.open_quantity - quantity)
-        line.order.marks_dirty = True  # its ETAs in the store lose this line
+        order_marks.mark(session, line.shop_id, [line.order_id])  # its ETAs in the store lose this line
         if backorder.variant_id is not None:
             # The refunded units no longer wait for supply: the others' ETAs may move up.
             session.execute(update(Variant).where(Variant.id == backorder.variant_id)

@@ -147,12 +147,29 @@ class Order(ShopOwned, Base):
     currency: Mapped[str | None] = mapped_column(String(3))  # the shop's currency of the line prices
     tags_written: Mapped[str | None] = mapped_column(String(255))
     etas_written: Mapped[str | None] = mapped_column(Text)  # the metafield value last written
-    # A line's ETA or status changed since the store was last told: the push job writes it.
-    marks_dirty: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Whether the store must be told again (a line's ETA or status changed): an OrderMark row.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", cascade="all, delete-orphan")
+
+
+class OrderMark(ShopOwned, Base):
+    """An order whose ETAs or status changed since the store was told (migration 0014): the push
+    job writes its marks (tag, line ETAs metafield) and deletes the row (plugin/backorders/marks.py).
+
+    A narrow table of its own rather than a flag on orders: a recompute marks hundreds of
+    thousands of orders at once, and rewriting each order row for one flag (on PostgreSQL a new
+    row version with an entry in every index; on SQLite a page of the wide orders table each)
+    cost about as much as the lines' own updates. Keyed (shop, order): the push job's pages.
+    """
+
+    __tablename__ = "order_marks"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OrderLine(ShopOwned, Base):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy.orm import Session
@@ -314,10 +315,17 @@ class BulkSql(DriverSql):
                     self._update_lines_sqlite(cursor, updates, now, indexed_changes or {})
             finally:  # even when the caller goes on after a failure: no statement after this one is paused
                 cursor.execute(_RESUME[self.postgres], (shop,) if not self.postgres else ())
-            if tallies:
-                marks = ", ".join([p] * 11)
+            if tallies and self.postgres:  # thousands of keys: one statement, not one each
+                columns = [list(column) for column in zip(*(key + tuple(counted) for key, counted in tallies.items()))]
+                columns[8] = [Decimal(value) for value in columns[8]]  # one element type: ints where nothing is priced
+                cursor.execute(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
+                               f"SELECT %s, t.* FROM unnest(%s::integer[], %s::varchar[], %s::date[], %s::boolean[], "
+                               f"%s::integer[], %s::date[], %s::integer[], %s::integer[], %s::numeric[], "
+                               f"%s::integer[]) AS t", (shop, *columns))
+            elif tallies:
                 cursor.executemany(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
-                                   f"VALUES ({marks})", [(shop, *key, *counted) for key, counted in tallies.items()])
+                                   f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   [(shop, *key, *counted) for key, counted in tallies.items()])
         finally:
             cursor.close()
 
@@ -398,11 +406,15 @@ class BulkSql(DriverSql):
             cursor.close()
 
     def mark_orders(self, order_ids: Sequence[int], now: datetime) -> None:
-        """marks_dirty for the push job (rows already marked are left as they are)."""
-        if order_ids:
-            self._run(f"UPDATE orders SET marks_dirty = {'true' if self.postgres else '1'}, updated_at = {self.p} "
-                      f"WHERE shop_id = {self.p} AND {self._in('id')} AND {self._false('marks_dirty')}",
-                      (self._ts_out(now), self.shop_id, self._list(order_ids)))
+        """Rows of order_marks for the push job (orders already marked are left as they are)."""
+        if not order_ids:
+            return
+        if self.postgres:
+            self._run("INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT %s, o, %s FROM unnest(%s::integer[]) "
+                      "AS o ON CONFLICT DO NOTHING", (self.shop_id, now, list(order_ids)))
+        else:  # ("WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT)
+            self._run("INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT ?, value, ? FROM json_each(?) "
+                      "WHERE true ON CONFLICT DO NOTHING", (self.shop_id, sqlite_ts_out(now), self._list(order_ids)))
 
     def settle_variants(self, variant_ids: Sequence[int], now: datetime, *, bump_revisions: bool) -> None:
         """eta_dirty off (and, for an in-transaction recompute, the revision bumped)."""

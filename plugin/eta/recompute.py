@@ -16,7 +16,7 @@ database and writes its answer back:
   tagged and the customer told.
 * Only rows whose values change are written; a line's promise to the customer (`promised_eta`)
   moves only with a delay event (see domain.eta.detect_events). Events are stored once per
-  (line, kind, promise version), and orders whose lines changed get `marks_dirty` for the push job.
+  (line, kind, promise version), and orders whose lines changed get a row of `order_marks` for the push job.
   The events' emails are not built here: the outbox job queues them from the stored events.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ class RecomputeCounts:
     orders_marked: int = 0
     events: dict[str, int] = field(default_factory=lambda: {DELAY: 0, REFUND_OFFER: 0, READY: 0})
     # Orders whose store marks must be rewritten (kept only by in-session recomputes; the
-    # scheduled one leaves them to the push job through orders.marks_dirty).
+    # scheduled one leaves them to the push job through order_marks).
     order_ids: set[int] = field(default_factory=set)
 
     def add(self, other: RecomputeCounts) -> None:
@@ -386,7 +386,7 @@ class Plan:
     #  change (positions bulk.U_ID ... U_ROW)
     updates: list[tuple]
     events: list[tuple]  # (backorder id, kind, promise version, old date, new date), of lines in `updates`
-    marked: set[int]  # lines whose shown ETA or status changed: their orders get marks_dirty
+    marked: set[int]  # lines whose shown ETA or status changed: their orders are marked for the push
     lines: int
     counts: dict[str, int]
     now: datetime = field(default_factory=lambda: utcnow())
@@ -484,7 +484,7 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
         if bits:
             indexed[line_id] = bits
         if bits & STATUS or current != row[L_CURRENT]:
-            marked.add(line_id)  # what the store shows (tag, line ETAs) changed: its order gets marks_dirty
+            marked.add(line_id)  # what the store shows (tag, line ETAs) changed: its order is marked for the push
     waiting: dict[str, int] = {}
     for line in lines:
         waiting[line.sku] = waiting.get(line.sku, 0) + line.quantity
