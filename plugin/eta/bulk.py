@@ -62,13 +62,6 @@ class _Days(dict):
         return day
 
 
-class _Same(dict):
-    """Every value as itself (PostgreSQL takes dates as they are)."""
-
-    def __missing__(self, value):
-        return value
-
-
 class _IsoDays(dict):
     """date -> ISO text, the other way round."""
 
@@ -107,13 +100,12 @@ def _tally_moves(updates: list[tuple], postgres: bool) -> dict[tuple, list]:
     add up as the triggers' sums do: floats on SQLite, exact decimals on PostgreSQL.
     tests/test_admin_tallies.py checks the tallies against the lines after recomputes.
     """
-    # Lines are first summed by where they move from and to (one lookup a line), then each
-    # move is split into its four signed parts. Keys as the columns store them: SQLite has ISO
-    # text for dates and 0/1 for the flag; PostgreSQL's driver adapts dates and booleans.
-    day = _Same() if postgres else _IsoDays({None: None})
-    flag = bool if postgres else int
-    by_move: dict[tuple, list] = {}
+    # Summed by key with the values as read (dates, booleans); converted to what the columns
+    # store once per key at the end: SQLite has ISO text for dates and 0/1 for the flag,
+    # PostgreSQL's driver adapts dates and booleans.
     active = ("open", "ready")
+    parts: dict[tuple, list] = {}
+    found = parts.get
     for update in updates:
         row = update[U_ROW]
         status, promised, current, supplier = update[U_STATUS], update[U_PROMISED], update[U_CURRENT], update[U_SUPPLIER]
@@ -123,35 +115,27 @@ def _tally_moves(updates: list[tuple], postgres: bool) -> dict[tuple, list]:
                        and old_current > old_promised)
         if status == old_status and promised == old_promised and slipped == old_slipped and supplier == old_supplier:
             continue  # the line stays where it was counted
-        ordered = row[L_ORDERED]
-        move = (old_status, old_promised, old_slipped, old_supplier, status, promised, slipped, supplier,
-                (ordered.astimezone(_UTC) if postgres else ordered).date())  # SQLite's are read as UTC
         quantity, price = row[L_QTY], row[L_PRICE]
-        counted = by_move.get(move)
-        if counted is None:
-            counted = by_move[move] = [0, 0, 0, 0]
-        counted[0] += 1
-        counted[1] += quantity
-        if price is not None:
-            counted[2] += quantity * price
-            counted[3] += 1
-    moves: dict[tuple, list] = {}
-    for (old_status, old_promised, old_slipped, old_supplier, status, promised, slipped, supplier,
-         ordered), (lines, units, value, priced) in by_move.items():
-        ordered_day = day[ordered]
-        for sign, key in ((-1, (1, old_status, day[old_promised], flag(old_slipped), None, ordered_day)),
-                          (-1, (2, old_status, day[old_promised], flag(old_slipped), old_supplier, None)),
-                          (1, (1, status, day[promised], flag(slipped), None, ordered_day)),
-                          (1, (2, status, day[promised], flag(slipped), supplier, None))):
-            counted = moves.get(key)
+        value, priced = (0, 0) if price is None else (quantity * price, 1)
+        ordered = row[L_ORDERED]
+        ordered = (ordered.astimezone(_UTC) if postgres else ordered).date()  # SQLite's are read as UTC
+        for sign, key in ((-1, (1, old_status, old_promised, old_slipped, None, ordered)),
+                          (-1, (2, old_status, old_promised, old_slipped, old_supplier, None)),
+                          (1, (1, status, promised, slipped, None, ordered)),
+                          (1, (2, status, promised, slipped, supplier, None))):
+            counted = found(key)
             if counted is None:
-                moves[key] = [sign * lines, sign * units, sign * value, sign * priced]
+                parts[key] = [sign, sign * quantity, sign * value, sign * priced]
             else:
-                counted[0] += sign * lines
-                counted[1] += sign * units
+                counted[0] += sign
+                counted[1] += sign * quantity
                 counted[2] += sign * value
                 counted[3] += sign * priced
-    return {key: counted for key, counted in moves.items() if any(counted)}
+    if postgres:
+        return {key: counted for key, counted in parts.items() if any(counted)}
+    day = _IsoDays({None: None})
+    return {(grain, status, day[promised], int(slipped), supplier, day[ordered]): counted
+            for (grain, status, promised, slipped, supplier, ordered), counted in parts.items() if any(counted)}
 
 
 class BulkSql(DriverSql):

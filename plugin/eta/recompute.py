@@ -55,7 +55,7 @@ DEFAULT_BATCH_SKUS = 10_000  # ~100k lines read and computed at a time, ~250 MB
 # webhook deliveries and order handlers wait no longer than that. PostgreSQL locks only the
 # chunk's variants (every variant has lines in a chunk of any size), so fewer, bigger chunks.
 WRITE_CHUNK_LINES = {False: 50_000, True: 250_000}  # keyed by "is PostgreSQL"
-MAX_PENDING_LINES = 1_500_000  # changed lines gathered before a write pass (bounds memory)
+MAX_PENDING_LINES = 1_000_000  # changed lines gathered before a write pass (bounds memory: ~0.6 KB each)
 
 Progress = Callable[[int, int], None]
 
