@@ -415,7 +415,7 @@ class BulkSql(DriverSql):
                       (self._ts_out(now), self.shop_id, self._list(variant_ids)))
 
 
-# SQLite's page cache for a batch's write: the default 2 MB holds a sliver of a big shop's lines
+# SQLite's page cache for a chunk's write: the default 2 MB holds a sliver of a big shop's lines
 # and their indexes, so updating a hundred thousand lines re-read index pages from the OS again
 # and again (a third of the write's time). Grown for the write only: pooled connections keep
 # their cache, and the rest of the app needs no more than the default.

@@ -5,18 +5,20 @@ database and writes its answer back:
 
 * Work is per SKU, because supply is per SKU: a SKU is recomputed when one of its variants is
   `eta_dirty` (its stock, supply, supplier list or backorders changed), or on a full run.
-* The scheduled recompute reads a batch of SKUs in one transaction, computes outside any
-  transaction, and writes in a second one. Every change to a variant's inputs bumps its
-  `eta_revision`; the write goes through only for SKUs whose variants are still at the revision
-  that was read (rows locked on PostgreSQL; SQLite has one writer), else the SKU stays dirty for
-  the next run. So a big shop's recompute never holds the write lock while it thinks, and an order
-  arriving meanwhile is never overwritten with an answer computed without it.
+* The scheduled recompute reads batches of SKUs in read-only snapshots and computes them outside
+  any transaction; the changed lines are then written in line id order, a chunk per transaction
+  (`_write_pending`). Every change to a variant's inputs bumps its `eta_revision`; a chunk writes
+  only the lines of SKUs whose variants are still at the revision that was read (rows locked on
+  PostgreSQL; SQLite has one writer), else the SKU stays dirty for the next run. So a big shop's
+  recompute never holds the write lock while it thinks, and an order arriving meanwhile is never
+  overwritten with an answer computed without it.
 * The order handler recomputes the SKUs of its order inside its own transaction
   (`recompute_variants_in_session`), so a new backorder gets its real promise before the order is
   tagged and the customer told.
 * Only rows whose values change are written; a line's promise to the customer (`promised_eta`)
   moves only with a delay event (see domain.eta.detect_events). Events are stored once per
-  (line, kind, promise version), and orders whose lines changed get a row of `order_marks` for the push job.
+  (line, kind, promise version), and orders whose lines changed get a row of `order_marks` for
+  the push job.
   The events' emails are not built here: the outbox job queues them from the stored events.
 """
 from __future__ import annotations
