@@ -18,6 +18,8 @@ Revises: 0009
 Create Date: 2026-12-03 10:00:00
 """
 from alembic import op
+
+from plugin.db.migrations import siblings
 import sqlalchemy as sa
 
 
@@ -41,15 +43,8 @@ def _sqlite_triggers(migration, paused: bool) -> list[str]:
 
 
 def _migration_0009():
-    """0009's trigger SQL builders (this file's sibling), loaded by path: its name starts with a digit."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).with_name("0009_backorder_tallies.py")
-    spec = importlib.util.spec_from_file_location("_migration_0009", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """0009's trigger SQL builders (this file's sibling)."""
+    return siblings.load("0009_backorder_tallies.py")
 
 
 def _replace_sqlite_update_triggers(paused: bool) -> None:

@@ -15,6 +15,8 @@ Create Date: 2026-12-04 10:00:00
 """
 from alembic import op
 
+from plugin.db.migrations import siblings
+
 
 revision = '0013'
 down_revision = '0012'
@@ -23,15 +25,8 @@ depends_on = None
 
 
 def _migration_0009():
-    """0009's trigger SQL (this file's sibling), loaded by path: its name starts with a digit."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).with_name("0009_backorder_tallies.py")
-    spec = importlib.util.spec_from_file_location("_migration_0009", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """0009's trigger SQL builders (this file's sibling)."""
+    return siblings.load("0009_backorder_tallies.py")
 
 
 def _function(paused: bool) -> str:
