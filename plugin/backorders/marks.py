@@ -8,21 +8,18 @@ from __future__ import annotations
 from typing import Iterable
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from plugin.db.models import OrderMark, utcnow
+from plugin.eta.bulk import BulkSql
 
 
 def mark(session: Session, shop_id: int, order_ids: Iterable[int]) -> None:
     """The store must be told these orders' marks again (already marked: left as they are)."""
-    rows = [{"shop_id": shop_id, "order_id": order_id, "marked_at": utcnow()} for order_id in sorted(set(order_ids))]
-    if not rows:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.flush()  # an order added in this session exists before its mark refers to it
-    session.execute(insert(OrderMark).values(rows).on_conflict_do_nothing())
+    ids = sorted(set(order_ids))
+    if ids:
+        session.flush()  # an order added in this session exists before its mark refers to it
+        BulkSql.of(session, shop_id).mark_orders(ids, utcnow())  # the recompute's insert, in this transaction
 
 
 def unmark(session: Session, shop_id: int, order_id: int) -> None:

@@ -41,16 +41,19 @@ class WalCheckpointer:
 
     def ensure_running(self) -> None:
         """Start the thread if this process has none (first connection, or after a fork)."""
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+        if self._running_here():
             return
         with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            if self._running_here():
                 return
             self._stop = threading.Event()
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, args=(self._stop,), name="sqlite-checkpoints",
                                             daemon=True)
             self._thread.start()
+
+    def _running_here(self) -> bool:
+        return self._pid == os.getpid() and self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         with self._lock:

@@ -42,12 +42,12 @@ INCOMING_SQL = "('ordered', 'shipped')"
  U_VERSION, U_REFUND, U_ROW) = range(13)
 
 _TALLY_KEY = "grain, status, promised_eta, slipped, supplier_id, day"
+_TALLY_VALUES = "lines, units, value, priced_lines"
 # Pausing the tally update triggers around a bulk line write (keyed by "is PostgreSQL").
 _PAUSE = {False: "INSERT INTO backorder_tally_pauses (shop_id) VALUES (?)",
           True: "SELECT set_config('backorder_desk.tally_paused', 'on', true)"}
 _RESUME = {False: "DELETE FROM backorder_tally_pauses WHERE shop_id = ?",
            True: "SELECT set_config('backorder_desk.tally_paused', 'off', true)"}
-_TALLY_VALUES = "lines, units, value, priced_lines"
 _day = date.fromisoformat
 _timestamp = datetime.fromisoformat
 _UTC = timezone.utc
@@ -89,9 +89,11 @@ def _sqlite_day_out(value: date | None):
 
 
 def _tally_moves(updates: list[tuple], postgres: bool) -> dict[tuple, list]:
-    """What these line updates move in the tallies, as migration 0009's triggers would append it: for each line whose tallied key changes, its old part negated and its new
-    part, in both grains, summed by (grain, status, promised, slipped, supplier, day); keys that
-    sum to nothing are left out.
+    """What these line updates move in the tallies, as migration 0009's triggers would append it.
+
+    For each line whose tallied key changes: its old part negated and its new part, in both
+    grains, summed by (grain, status, promised, slipped, supplier, day); keys that sum to nothing
+    are left out.
 
     The old part is the line's row as the recompute read it, which is the row being updated:
     the write goes through only while the line's variant is at the revision read, and every
@@ -285,20 +287,21 @@ class BulkSql(DriverSql):
         if not updates:
             return
         tallies = _tally_moves(updates, self.postgres)
-        p, shop = self.p, self.shop_id
+        shop = self.shop_id
+        pause_params = () if self.postgres else (shop,)
         cursor = self.dbapi.cursor()
         try:
             # SQLite: a row of backorder_tally_pauses, seen by its shop's update triggers (one
             # writer: nobody else sees it). PostgreSQL: a setting local to this transaction, so
             # concurrent writers of the shop neither see it nor wait for it.
-            cursor.execute(_PAUSE[self.postgres], (shop,) if not self.postgres else ())
+            cursor.execute(_PAUSE[self.postgres], pause_params)
             try:
                 if self.postgres:
                     self._update_lines_postgres(cursor, updates, now)
                 else:
                     self._update_lines_sqlite(cursor, updates, now, indexed_changes or {})
             finally:  # even when the caller goes on after a failure: no statement after this one is paused
-                cursor.execute(_RESUME[self.postgres], (shop,) if not self.postgres else ())
+                cursor.execute(_RESUME[self.postgres], pause_params)
             if tallies and self.postgres:  # thousands of keys: one statement, not one each
                 columns = [list(column) for column in zip(*(key + tuple(counted) for key, counted in tallies.items()))]
                 columns[8] = [Decimal(value) for value in columns[8]]  # one element type: ints where nothing is priced

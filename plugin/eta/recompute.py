@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from operator import itemgetter
 from typing import Callable, Iterable
 
 from sqlalchemy import and_, select, true
@@ -390,7 +391,6 @@ class Plan:
     events: list[tuple]  # (backorder id, kind, promise version, old date, new date), of lines in `updates`
     marked: set[int]  # lines whose shown ETA or status changed: their orders are marked for the push
     lines: int
-    counts: dict[str, int]
     now: datetime = field(default_factory=lambda: utcnow())
     # Line id -> which of its indexed columns change (bulk.STATUS | PROMISED | SUPPLIER), for the
     # lines in `updates` where any does: SQLite rewrites an index for every column named in SET.
@@ -456,7 +456,6 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
 
     now = utcnow()
     updates, events, marked, indexed = [], [], set(), {}
-    counts = {DELAY: 0, REFUND_OFFER: 0, READY: 0}
     happened_to = found.get
     for line_id, eta in etas.items():
         row = by_id[line_id]
@@ -478,7 +477,6 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
             continue  # (an event always changes the line: a later promise, the offer's time, the status)
         if happened:  # stored with the line's update, in its transaction (never one without the other)
             for event in happened:
-                counts[event.kind] += 1
                 events.append((line_id, event.kind, version, event.old, event.new))
         updates.append((line_id, *new, row))
         bits = ((status != row[L_STATUS]) * STATUS | (promised != row[L_PROMISED]) * PROMISED
@@ -491,7 +489,7 @@ def _plan(inputs: Inputs, policy: ShopPolicy, lateness: LatenessModel, today: da
     for line in lines:
         waiting[line.sku] = waiting.get(line.sku, 0) + line.quantity
     shelf = plan_storefront(inputs.variants, inputs.storefront, waiting, free, estimator, inputs.lots)
-    return Plan(updates, events, marked, len(lines), counts, now, indexed, shelf)
+    return Plan(updates, events, marked, len(lines), now, indexed, shelf)
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -522,12 +520,11 @@ class _Pending:
         self.now = plan.now
 
     def sort(self) -> None:
-        self.updates.sort(key=_first)  # by line id: each page of the table is written once
-        self.events.sort(key=_first)
+        self.updates.sort(key=_BY_LINE)  # by line id: each page of the table is written once
+        self.events.sort(key=_BY_LINE)
 
 
-def _first(row: tuple):
-    return row[0]
+_BY_LINE = itemgetter(0)  # updates and events start with the line id
 
 
 def _write_pending(runtime, shop_id: int, pending: _Pending, *, chunk_lines: int,
@@ -552,7 +549,7 @@ def _write_pending(runtime, shop_id: int, pending: _Pending, *, chunk_lines: int
     stale: set[str] = set()
     updates, events = pending.updates, pending.events
     chunks = [updates[start:start + chunk_lines] for start in range(0, len(updates), chunk_lines)]
-    cuts = [bisect_left(events, chunk[-1][0] + 1, key=_first) for chunk in chunks]
+    cuts = [bisect_left(events, chunk[-1][0] + 1, key=_BY_LINE) for chunk in chunks]
     orders: set[int] = set()
     step = pending.skus / max(1, len(chunks))
     for index, chunk in enumerate(chunks):

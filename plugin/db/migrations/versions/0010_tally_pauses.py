@@ -18,9 +18,9 @@ Revises: 0009
 Create Date: 2026-12-03 10:00:00
 """
 from alembic import op
+import sqlalchemy as sa
 
 from plugin.db.migrations import siblings
-import sqlalchemy as sa
 
 
 revision = '0010'
