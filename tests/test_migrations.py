@@ -59,3 +59,21 @@ def test_upgrading_a_database_that_holds_rows(tmp_path):
         assert conn.execute(text("SELECT count(*) FROM order_lines")).scalar_one() == 1  # orders rebuilt again
         assert "marks_dirty" not in {row[1] for row in conn.execute(text("PRAGMA table_info(orders)"))}
     engine.dispose()
+
+
+def test_inbox_bodies_are_compressed_with_lz4_on_postgresql(database_url):
+    """0015: the inbox INSERT the platform's 200 waits for compresses bodies with lz4, not pglz."""
+    import pytest
+    from sqlalchemy import text
+
+    engine = create_engine(database_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite stores bodies uncompressed")
+        with engine.connect() as conn:
+            method = conn.execute(text(
+                "SELECT attcompression FROM pg_attribute "
+                "WHERE attrelid = 'webhook_events'::regclass AND attname = 'body'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert method == "l"

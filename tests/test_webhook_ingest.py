@@ -263,3 +263,40 @@ def test_a_connection_the_server_closed_is_replaced_without_failing_the_delivery
     finally:
         writer.close()
     assert [e.dedupe_key for e in _events(runtime)] == ["before", "after"]
+
+
+def test_the_writer_stores_a_row_exactly_as_the_orm_does(runtime):
+    """The inbox INSERT goes to the driver itself; every column must read back as the ORM wrote it."""
+    from datetime import datetime, timezone
+
+    from connectors.base import WebhookEnvelope
+    from webhooks.inbox import InboxWriter, _Delivery, event_row
+
+    now = datetime(2026, 12, 2, 6, 30, 15, 123456, tzinfo=timezone.utc)
+    headers = {"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "wh-1", "X-Shopify-Hmac-Sha256": "sig"}
+    body = '{"id": 7, "note": "zażółć"}'.encode()
+    row = event_row("shopify", WebhookEnvelope("orders/create", SHOP, "driver"), headers, body, now=now)
+    with runtime.db.session() as s:  # the same row through the ORM, under another key
+        s.add(WebhookEvent(**dict(row, dedupe_key="orm")))
+
+    writer = InboxWriter(runtime.db)
+    try:
+        assert writer._native  # both test databases take the driver path
+        delivery = _Delivery(row)
+        writer._write([delivery])
+        assert delivery.stored and delivery.error is None
+        assert not writer.store("shopify", WebhookEnvelope("orders/create", SHOP, "driver"), headers, body)
+    finally:
+        writer.close()
+
+    with runtime.db.engine.connect() as conn:  # as stored, before any type conversion on the way out
+        stored = {key: raw for key, *raw in conn.exec_driver_sql(
+            "SELECT dedupe_key, next_attempt_at, headers, body, status, attempts FROM webhook_events")}
+    assert stored["driver"][2:] == stored["orm"][2:]
+    assert type(stored["driver"][0]) is type(stored["orm"][0])
+    events = {e.dedupe_key: e for e in _events(runtime)}
+    assert events["orm"].headers == {"x-shopify-topic": "orders/create", "x-shopify-webhook-id": "wh-1"}
+    assert events["driver"].headers == events["orm"].headers
+    assert events["driver"].body == body.decode()
+    assert events["driver"].received_at == events["orm"].received_at == now
+    assert events["driver"].status == "pending" and events["driver"].processed_at is None

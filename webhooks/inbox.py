@@ -7,6 +7,12 @@ Every thread answers only after the commit that holds its row, so a 200 still me
 Under load one commit serves many deliveries (a commit costs far more than a row); alone, a
 delivery is written at once by its own thread. On PostgreSQL the INSERT runs in autocommit: one
 statement is atomic by itself, so it is written and committed in a single round trip.
+
+The statement goes to the driver itself (psycopg, sqlite3), not through SQLAlchemy's execution
+machinery, whose per-statement work (compiling, parameter processing, events, the result object)
+cost more CPU than the database's own insert and commit on the request path. The values are
+converted by the columns' own SQLAlchemy bind processors, so a row is stored exactly as the ORM
+stores it.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import threading
 from collections import deque
 from contextlib import contextmanager
@@ -131,9 +138,11 @@ class InboxWriter:
             .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
             .returning(_events.c.platform, _events.c.dedupe_key)  # rowcount says nothing per row
         )
-        # On PostgreSQL through psycopg the same statement is sent by the driver itself: on the
-        # request path SQLAlchemy's statement machinery costs as much CPU as the rest of storing.
-        self._native = db.dialect == "postgresql" and db.engine.dialect.driver == "psycopg"
+        # psycopg and sqlite3 get the same statement from us directly (see the module docstring).
+        driver = db.engine.dialect.driver
+        self._native = (db.dialect, driver) in (("postgresql", "psycopg"), ("sqlite", "pysqlite"))
+        self._placeholder = "?" if db.is_sqlite else "%s"
+        self._processors = _bind_processors(db.engine.dialect) if db.is_sqlite else None
         self._native_sql: dict[int, str] = {}
         database = db.engine.url.database if db.is_sqlite else None
         self._lock_path = f"{database}-inbox.lock" if database and database != ":memory:" else None
@@ -242,13 +251,40 @@ class InboxWriter:
             with self._sqlite_turn(), conn.begin():
                 return set(map(tuple, conn.execute(self._insert, rows).all()))
         params: list[Any] = []
-        for row in rows:
-            for column in _COLUMNS:
-                params.append(json.dumps(row[column]) if column == "headers" else row[column])
-        # Autocommit (see _connection): the statement is its own transaction.
-        with conn.connection.dbapi_connection.cursor() as cursor:
-            cursor.execute(self._native_statement(len(rows)), params)
-            return set(map(tuple, cursor.fetchall()))
+        if self._processors is None:
+            for row in rows:
+                for column in _COLUMNS:
+                    params.append(json.dumps(row[column]) if column == "headers" else row[column])
+        else:
+            for row in rows:
+                for column, process in zip(_COLUMNS, self._processors):
+                    value = row[column]
+                    params.append(value if process is None or value is None else process(value))
+        sql = self._native_statement(len(rows))
+        if not self.db.is_sqlite:
+            # Autocommit (see _connection): the statement is its own transaction.
+            with conn.connection.dbapi_connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return set(map(tuple, cursor.fetchall()))
+        # sqlite3 runs in autocommit mode (plugin/db): the transaction is ours to open and close,
+        # with BEGIN IMMEDIATE as every other writer does.
+        with self._sqlite_turn():
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    cursor.execute(sql, params)
+                    inserted = set(map(tuple, cursor.fetchall()))  # RETURNING rows come before COMMIT
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    try:
+                        cursor.execute("ROLLBACK")
+                    except sqlite3.Error:  # no transaction left to roll back (SQLite ended it)
+                        pass
+                    raise
+            finally:
+                cursor.close()
+        return inserted
 
     @contextmanager
     def _sqlite_turn(self):
@@ -271,7 +307,7 @@ class InboxWriter:
     def _native_statement(self, count: int) -> str:
         sql = self._native_sql.get(count)
         if sql is None:
-            values = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+            values = "(" + ", ".join([self._placeholder] * len(_COLUMNS)) + ")"
             sql = self._native_sql[count] = (
                 f"INSERT INTO {_events.name} ({', '.join(_COLUMNS)}) VALUES {', '.join([values] * count)} "
                 "ON CONFLICT (platform, dedupe_key) DO NOTHING RETURNING platform, dedupe_key")
@@ -309,7 +345,12 @@ _COLUMNS = ("platform", "dedupe_key", "topic", "shop_domain", "status", "reason"
             "received_at", "processed_at", "headers", "body")
 # Errors that say nothing about one row: storing the batch's rows one by one would not help.
 _FAILS_EVERY_ROW = (OperationalError, InterfaceError, DisconnectionError, psycopg.OperationalError,
-                    psycopg.InterfaceError)
+                    psycopg.InterfaceError, sqlite3.OperationalError, sqlite3.InterfaceError)
+
+
+def _bind_processors(dialect) -> list:
+    """Each inbox column's SQLAlchemy bind processor for `dialect` (None: the value goes as it is)."""
+    return [_events.c[column].type.bind_processor(dialect) for column in _COLUMNS]
 
 
 def _connection_lost(conn: Connection, exc: BaseException) -> bool:
