@@ -37,6 +37,7 @@ def serve_embedded(settings, *, host: str, port: int, threads: int, demo: bool) 
         # Runs inside gunicorn's worker process, so threads started here live where requests are served.
         from plugin.app import create_app
         from plugin.background import start_background
+        from plugin.heap import settle_startup_heap
         from plugin.runtime import build_runtime
 
         if demo:
@@ -48,6 +49,7 @@ def serve_embedded(settings, *, host: str, port: int, threads: int, demo: bool) 
             wsgi = create_app(runtime)
         background = start_background(runtime)
         runtime.extras["background"] = background
+        settle_startup_heap()
         return wsgi
 
     _Embedded(factory, {
