@@ -253,7 +253,9 @@ class BulkSql(DriverSql):
                          f"AND {self._in('sku')}", (self.shop_id, self._list(skus)))
 
     def lateness_history(self) -> list[tuple]:
-        """(supplier, promised, received or None, number of PO lines) over the shop's history."""
+        """(supplier, promised, received or None, number of PO lines) over the shop's history.
+
+        Read in the order of ix_supply_lines_history, whose WHERE this one repeats word for word."""
         rows = self._all(f"SELECT supplier_id, promised_date, received_date, count(*) FROM supply_lines "
                          f"WHERE shop_id = {self.p} AND status <> 'cancelled' AND promised_date IS NOT NULL "
                          f"GROUP BY supplier_id, promised_date, received_date", (self.shop_id,))

@@ -345,10 +345,13 @@ def manual_promise(manual: tuple[date | None, int | None], covered_by: str, toda
 
 def _overrides(sql: BulkSql, variant_ids: list[int]) -> dict[int, date]:
     """The merchant's ETA overrides of these variants' waiting lines. Few lines have one, so the
-    partial index ix_backorders_overridden finds them without reading the batch's lines again."""
+    partial index ix_backorders_overridden finds them without reading the batch's lines again.
+    SQLite is told to use it: its planner prefers (shop_id, variant_id, status), which matches
+    more of the WHERE but visits every line of the batch (0.07 s for 20,000 lines, against 0.4 ms)."""
     if not variant_ids:
         return {}
-    rows = sql._all(f"SELECT id, eta_override FROM backorders WHERE shop_id = {sql.p} AND eta_override IS NOT NULL "
+    hint = "" if sql.postgres else " INDEXED BY ix_backorders_overridden"
+    rows = sql._all(f"SELECT id, eta_override FROM backorders{hint} WHERE shop_id = {sql.p} AND eta_override IS NOT NULL "
                     f"AND status IN ('open', 'ready') AND {sql._in('variant_id')}", (sql.shop_id, sql._list(variant_ids)))
     return {line_id: day if isinstance(day, date) else date.fromisoformat(day) for line_id, day in rows}
 
