@@ -156,28 +156,9 @@ def build_requests(fake, runtime, args, workdir: Path):
     return shops, requests_file, count, warmup_file, sizes
 
 
-def settle_disk(database_url: str) -> None:
-    """Start each measured run with nothing of the set-up left to write back.
-
-    The set-up writes ~130 MB of request files and, on PostgreSQL, a new database and its seed;
-    the kernel writes such dirty pages back ~30 s later, i.e. during a measured run, where the
-    device queue they fill delays every commit's fsync (stalls of 60-110 ms in both web workers at
-    once were seen). os.sync() writes them now; CHECKPOINT does the same for the server's buffers.
-    """
-    os.sync()
-    if database_url.startswith("postgresql"):
-        import psycopg
-
-        try:
-            with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"),
-                                 autocommit=True) as conn:
-                conn.execute("CHECKPOINT")
-        except psycopg.errors.InsufficientPrivilege:
-            say("(no CHECKPOINT before the measured run: the benchmark's role may not run it)")
-
-
 def run_target(name: str, app_spec: str, env: dict, args, workdir: Path, requests_file: Path, warmup_file: Path,
                postgres_cpu):
+    from bench.support.databases import settle_disk
     from bench.support.loadgen import run_wrk
     from bench.support.servers import Gunicorn
 

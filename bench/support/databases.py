@@ -59,3 +59,21 @@ def postgres_facts(url: str) -> dict:
         for name in ("synchronous_commit", "fsync", "shared_buffers", "max_connections"):
             facts[name] = conn.execute(f"SHOW {name}").fetchone()[0]
     return facts
+
+
+def settle_disk(database_url: str) -> None:
+    """Start a measured run with nothing of the set-up left to write back.
+
+    A set-up writes hundreds of MB (request files, a seeded database, an earlier run's WAL); the
+    kernel writes such dirty pages back ~30 s later, i.e. during the measured run, where the
+    device queue they fill delays its commits' fsyncs (webhook_ingest saw stalls of 60-110 ms in
+    both web workers at once). os.sync() writes them now; CHECKPOINT does the same for the
+    PostgreSQL server's buffers.
+    """
+    os.sync()
+    if database_url.startswith("postgresql"):
+        try:
+            with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
+        except psycopg.errors.InsufficientPrivilege:
+            print("(no CHECKPOINT before the measured run: the benchmark's role may not run it)", flush=True)
