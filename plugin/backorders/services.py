@@ -90,7 +90,8 @@ def marks_for_order(runtime, shop: Shop, order_id: int) -> tuple[str, str, list[
     """What the store should show for an order: (platform order id, tag, per-line ETAs), or None."""
     with runtime.db.shop_session(shop.id) as session:
         order = session.get(Order, order_id)
-        if order is None:
+        if order is None:  # deleted after it was marked (a mark has no foreign key: migration 0017)
+            order_marks.unmark(session, shop.id, order_id)
             return None
         etas = _open_etas(order) if order.status == "open" else []
         tag = str(shop.setting("order_tag"))

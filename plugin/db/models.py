@@ -168,7 +168,9 @@ class OrderMark(ShopOwned, Base):
     __table_args__ = {"sqlite_with_rowid": False}
 
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: on PostgreSQL its check row-locks the order, a WAL write per mark (migration
+    # 0017). Deleting orders deletes their marks (trigger orders_delete_marks).
+    order_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     marked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -435,7 +437,9 @@ class BackorderEvent(ShopOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    backorder_id: Mapped[int] = mapped_column(ForeignKey("backorders.id", ondelete="CASCADE"), index=True)
+    # No foreign key, as order_marks.order_id (migration 0017): deleting lines deletes their
+    # events (trigger backorders_delete_events). The unique key below serves lookups by line.
+    backorder_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # delay | refund_offer | ready
     promise_version: Mapped[int] = mapped_column(Integer)
     old_date: Mapped[date | None] = mapped_column(Date)
