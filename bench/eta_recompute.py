@@ -145,8 +145,10 @@ def _rss_mb() -> float:
 def run_child(name: str, spec: dict, args, workdir: Path) -> dict:
     if args.profile:
         spec = dict(spec, profile=str(workdir / f"{name}.pstats"))
-    from bench.support.databases import settle_disk
+    from bench.support.databases import settle_disk, stand_in_for_autovacuum
 
+    if spec["postgresql"]:
+        stand_in_for_autovacuum(spec["url"])
     settle_disk(spec["url"])  # the seed's and earlier runs' writeback must not land in this run
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
     try:
