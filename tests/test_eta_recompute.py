@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from plugin.db.models import Backorder, BackorderEvent, Order, OrderLine, OrderMark, Shop, Variant
 from plugin.eta import recompute as rc
+from plugin.eta.bulk import BulkSql
 from plugin.suppliers.services import create_supplier, sync_supplier
 
 TODAY = date(2026, 6, 1)
@@ -86,6 +87,16 @@ class World:
 def lot(sku: str, quantity: int, expected: date, po: str, status: str = "ordered") -> dict:
     return {"sku": sku, "quantity": quantity, "expected_date": expected.isoformat(), "po_reference": po,
             "status": status}
+
+
+@pytest.fixture(autouse=True, params=["per-line", "from-table"])
+def write_path(request, monkeypatch):
+    """Every test twice: line updates as an order handler's few lines are written (a statement
+    each on SQLite, arrays on PostgreSQL) and as a big recompute's (a temporary table, COPY)."""
+    if request.param == "from-table":
+        monkeypatch.setattr(BulkSql, "SQLITE_FROM_TABLE_ROWS", 1)
+        monkeypatch.setattr(BulkSql, "COPY_FROM_ROWS", 1)
+    return request.param
 
 
 @pytest.fixture
@@ -249,12 +260,12 @@ def test_a_change_between_two_write_transactions_stops_the_skus_later_lines(worl
     real = rc._write_chunk
 
     def write_chunk(runtime, shop_id, pending, chunk, *args):
-        orders = real(runtime, shop_id, pending, chunk, *args)
-        written.append([update[0] for update in chunk])
+        following = real(runtime, shop_id, pending, chunk, *args)
+        written.append([update[0] for update in chunk.updates])  # the chunk as prepared
         if len(written) == 1:  # after the first transaction committed, the DESK lot moves
             world.feed(supplier, [lot("DESK", 5, TODAY + timedelta(days=20), "PO-1"),
                                   lot("LAMP", 5, TODAY + timedelta(days=10), "PO-1")])
-        return orders
+        return following
 
     monkeypatch.setattr(rc, "_write_chunk", write_chunk)
     counts = world.recompute(chunk_lines=1)

@@ -17,7 +17,8 @@ def test_settling_moves_what_survives_into_the_permanent_generation():
     kept = [[i] for i in range(1000)]  # long-lived objects the collector tracks
     try:
         frozen = settle_startup_heap()
-        assert frozen == gc.get_freeze_count() >= len(kept)
+        # (<=: a background thread left by an earlier test may free a frozen object in between)
+        assert frozen >= gc.get_freeze_count() >= len(kept)
         assert all(gc.is_tracked(item) for item in kept)
         # Frozen objects are no longer in any generation a collection walks.
         walked = {id(o) for o in gc.get_objects()}

@@ -18,6 +18,7 @@ driver directly, in the caller's transaction (`session.connection()`), and:
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Iterable, Iterator, Sequence
@@ -88,6 +89,18 @@ def _sqlite_day_out(value: date | None):
     return None if value is None else value.isoformat()
 
 
+def sqlite_lines(rows: list[tuple]) -> list[tuple]:
+    """Backorder lines as SQLite stores them -> as PostgreSQL's driver gives them (dates, aware datetimes)."""
+    day, parse, ts = _Days({None: None}), _timestamp, _sqlite_ts
+    try:  # timestamps as UTCDateTime stores them (naive UTC text): parsed inline
+        return [(i, v, q, pr, parse(o + "+00:00"), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver,
+                 ref and parse(ref + "+00:00"), ol, price)
+                for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
+    except ValueError:  # written some other way
+        return [(i, v, q, pr, ts(o), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver, ts(ref), ol,
+                 price) for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
+
+
 def _tally_moves(updates: list[tuple], postgres: bool) -> dict[tuple, list]:
     """What these line updates move in the tallies, as migration 0009's triggers would append it.
 
@@ -138,6 +151,29 @@ def _tally_moves(updates: list[tuple], postgres: bool) -> dict[tuple, list]:
     day = _IsoDays({None: None})
     return {(grain, status, day[promised], int(slipped), supplier, day[ordered]): counted
             for (grain, status, promised, slipped, supplier, ordered), counted in parts.items() if any(counted)}
+
+
+@dataclass
+class LineWrite:
+    """Line updates made ready for the database (`BulkSql.prepare_lines`, no connection needed)."""
+
+    postgres: bool
+    now: datetime
+    count: int
+    tallies: dict[tuple, list]
+    # SQLite, few lines: columns bits -> executemany rows. Many: the temporary table's rows and
+    # the bits that occur. PostgreSQL: the new values (arrays or COPY).
+    groups: dict[int, list[tuple]] | None = None
+    table_rows: list[tuple] | None = None
+    bits: list[int] = field(default_factory=list)
+    value_rows: list[tuple] | None = None
+    staged: bool = False  # the rows are in the temporary table
+
+    @property
+    def one_statement(self) -> bool:
+        """Applied by single statements (not executemany, which lets go of the GIL and takes it
+        back for every row: beside a busy thread, each retake waits for its switch interval)."""
+        return self.groups is None
 
 
 class BulkSql(DriverSql):
@@ -193,22 +229,16 @@ class BulkSql(DriverSql):
         if not variant_ids:
             return []
         sql = self.LINE_SQL.format(p=self.p, variant_in=self._in("variant_id"))
+        return list(self._line_rows(sql, (self.shop_id, self._list(variant_ids))))
+
+    def _line_rows(self, sql: str, params: tuple) -> list[tuple]:
         cursor = self.dbapi.cursor()
         try:
-            cursor.execute(sql, (self.shop_id, self._list(variant_ids)))
-            if self.postgres:
-                return cursor.fetchall()
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        day, parse, ts = _Days({None: None}), _timestamp, _sqlite_ts
-        try:  # timestamps as UTCDateTime stores them (naive UTC text): parsed inline
-            return [(i, v, q, pr, parse(o + "+00:00"), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver,
-                     ref and parse(ref + "+00:00"), ol, price)
-                    for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
-        except ValueError:  # written some other way
-            return [(i, v, q, pr, ts(o), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver, ts(ref), ol,
-                     price) for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
+        return rows if self.postgres else sqlite_lines(rows)
 
     def platform_ids(self, order_line_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """order line id -> (platform order id, platform line id)."""
@@ -275,6 +305,19 @@ class BulkSql(DriverSql):
         return dict(self._all(sql, (self.shop_id, self._list(variant_ids))))
 
     # -- writing ----------------------------------------------------------------------------------
+    # SQLite: from this many lines on, one UPDATE ... FROM a temporary table per combination of
+    # indexed columns instead of one UPDATE statement per line (executemany). The update triggers
+    # and the foreign key on supplier_id make every statement a sub-transaction with its own
+    # statement journal, which copies each page it writes (the line's and its index entries')
+    # before writing it: per line, that was half of the statement's time. One statement journals
+    # each page once. Measured on 200,000 lines (2 cores): 14.3 us a line by executemany, 2.3 to
+    # fill the table plus 6.3 for the UPDATE. Below it (an order's few lines) the table is not
+    # worth its set-up.
+    SQLITE_FROM_TABLE_ROWS = 2000
+    COPY_FROM_ROWS = 2000  # PostgreSQL: below this, arrays in one statement beat a temporary table
+    _SQLITE_U_COLUMNS = ("status", "promised_eta", "supplier_id", "original_eta", "current_eta", "eta_earliest",
+                         "eta_likely", "eta_latest", "covered_by", "promise_version", "refund_offered_at")
+
     def update_lines(self, updates: list[tuple], now: datetime, indexed_changes: dict[int, int] | None = None) -> None:
         """updates: (id, status, promised, original, current, earliest, likely, latest, covered_by,
         supplier id, promise version, refund offered at, the line's row as read), sorted by id (pages
@@ -285,59 +328,149 @@ class BulkSql(DriverSql):
         line whose key moves; a statement trigger grouping the transition tables on PostgreSQL)
         are paused for this statement (migrations 0010, 0013) and the moves appended once, summed
         by key (`_tally_moves`). The pause row never outlives this transaction.
+
+        In three steps, which a big recompute runs apart (plugin/eta/recompute.py `_write_chunk`):
+        `prepare_lines` (pure Python), `begin_line_write` (pause, stage the rows),
+        `apply_line_write` (the UPDATE statements), `end_line_write` (resume, tally moves).
         """
         if not updates:
             return
-        tallies = _tally_moves(updates, self.postgres)
-        shop = self.shop_id
-        pause_params = () if self.postgres else (shop,)
-        cursor = self.dbapi.cursor()
+        write = self.prepare_lines(updates, now, indexed_changes or {}, self.postgres)
+        self.begin_line_write(write)
+        applied = False
         try:
-            # SQLite: a row of backorder_tally_pauses, seen by its shop's update triggers (one
-            # writer: nobody else sees it). PostgreSQL: a setting local to this transaction, so
-            # concurrent writers of the shop neither see it nor wait for it.
-            cursor.execute(_PAUSE[self.postgres], pause_params)
-            try:
-                if self.postgres:
-                    self._update_lines_postgres(cursor, updates, now)
-                else:
-                    self._update_lines_sqlite(cursor, updates, now, indexed_changes or {})
-            finally:  # even when the caller goes on after a failure: no statement after this one is paused
-                cursor.execute(_RESUME[self.postgres], pause_params)
-            if tallies and self.postgres:  # thousands of keys: one statement, not one each
-                columns = [list(column) for column in zip(*(key + tuple(counted) for key, counted in tallies.items()))]
-                columns[8] = [Decimal(value) for value in columns[8]]  # one element type: ints where nothing is priced
-                cursor.execute(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
-                               f"SELECT %s, t.* FROM unnest(%s::integer[], %s::varchar[], %s::date[], %s::boolean[], "
-                               f"%s::integer[], %s::date[], %s::integer[], %s::integer[], %s::numeric[], "
-                               f"%s::integer[]) AS t", (shop, *columns))
-            elif tallies:
-                cursor.executemany(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
-                                   f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                   [(shop, *key, *counted) for key, counted in tallies.items()])
-        finally:
-            cursor.close()
+            self.apply_line_write(write)
+            applied = True
+        finally:  # even when the caller goes on after a failure: no statement after this one is paused
+            self.end_line_write(write, applied=applied)
 
-    def _update_lines_sqlite(self, cursor, updates: list[tuple], now: datetime, changes: dict[int, int]) -> None:
+    @classmethod
+    def prepare_lines(cls, updates: list[tuple], now: datetime, changes: dict[int, int], postgres: bool) -> LineWrite:
+        """Everything of a line write that needs no connection: the tally moves and the rows as
+        the statements take them."""
+        write = LineWrite(postgres, now, len(updates), _tally_moves(updates, postgres))
+        if postgres:
+            write.value_rows = [row[:U_ROW] for row in updates]
+            return write
+        day, ts, at, get = _IsoDays({None: None}), sqlite_ts_out, sqlite_ts_out(now), changes.get
+        if len(updates) >= cls.SQLITE_FROM_TABLE_ROWS:
+            write.table_rows = [(i, get(i, 0), st, day[pr], sup, day[orig], day[cur], day[e], day[li], day[la], cov,
+                                 ver, ref and ts(ref))
+                                for i, st, pr, orig, cur, e, li, la, cov, sup, ver, ref, _row in updates]
+            write.bits = sorted({row[1] for row in write.table_rows})
+            return write
         # SQLite rewrites the entries of every index holding a column named in SET, changed or
         # not, so status, promised_eta and supplier_id (all indexed) are named only on the lines
         # where they change: one statement per combination that occurs.
-        day, ts, at, shop = _IsoDays({None: None}), sqlite_ts_out, sqlite_ts_out(now), self.shop_id
         groups: dict[int, list[tuple]] = {}
         for i, st, pr, orig, cur, e, li, la, cov, sup, ver, ref, _row in updates:
-            bits = changes.get(i, 0)
+            bits = get(i, 0)
             keyed = ((st,) if bits & STATUS else ()) + ((day[pr],) if bits & PROMISED else ()) + \
                 ((sup,) if bits & SUPPLIER else ())
-            row = keyed + (day[orig], day[cur], day[e], day[li], day[la], cov, ver, ref and ts(ref), at, at, i, shop)
+            row = keyed + (day[orig], day[cur], day[e], day[li], day[la], cov, ver, ref and ts(ref), at, at, i)
             group = groups.get(bits)
             if group is None:
                 groups[bits] = [row]
             else:
                 group.append(row)
-        for bits, rows in sorted(groups.items()):
-            named = [column for flag, column in _INDEXED if bits & flag]
-            columns = ", ".join(f"{column} = ?" for column in named + list(_PLAIN))
-            cursor.executemany(f"UPDATE backorders SET {columns} WHERE id = ? AND shop_id = ?", rows)
+        write.groups = groups
+        return write
+
+    def begin_line_write(self, write: LineWrite) -> None:
+        """Pause the tally triggers and stage the rows (temporary table; COPY on PostgreSQL)."""
+        cursor = self.dbapi.cursor()
+        try:
+            # SQLite: a row of backorder_tally_pauses, seen by its shop's update triggers (one
+            # writer: nobody else sees it). PostgreSQL: a setting local to this transaction, so
+            # concurrent writers of the shop neither see it nor wait for it.
+            cursor.execute(_PAUSE[self.postgres], self._pause_params)
+            try:
+                if self.postgres and write.count >= self.COPY_FROM_ROWS:
+                    # Dropped at commit; a second chunk in one transaction finds it and empties it.
+                    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_line_updates ({self._U_COLUMNS}) "
+                                   f"ON COMMIT DROP")
+                    cursor.execute("TRUNCATE eta_line_updates")
+                    with cursor.copy("COPY eta_line_updates FROM STDIN") as copy:
+                        for row in write.value_rows:
+                            copy.write_row(row)
+                    write.staged = True
+                elif write.table_rows is not None:
+                    columns = ", ".join(self._SQLITE_U_COLUMNS)
+                    # Created once per connection (a pooled one keeps it, empty); IF NOT EXISTS
+                    # changes no schema when it is there.
+                    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_line_updates (id INTEGER PRIMARY KEY, "
+                                   f"bits INTEGER, {columns})")
+                    cursor.execute("DELETE FROM eta_line_updates")
+                    write.staged = True
+                    cursor.executemany(f"INSERT INTO eta_line_updates (id, bits, {columns}) VALUES "
+                                       f"({', '.join('?' * (2 + len(self._SQLITE_U_COLUMNS)))})", write.table_rows)
+                    write.table_rows = None  # (memory: the table has them)
+            except BaseException:
+                self.end_line_write(write, applied=False)
+                raise
+        finally:
+            cursor.close()
+
+    def apply_line_write(self, write: LineWrite) -> None:
+        """The UPDATE statements. When `write.one_statement`, each is one step of the driver, which
+        lets go of the GIL for all of it: the recompute prepares its next chunk meanwhile."""
+        cursor = self.dbapi.cursor()
+        try:
+            if self.postgres:
+                self._apply_postgres(cursor, write)
+            elif write.groups is None:
+                plain = [column for column in _PLAIN if column not in ("eta_computed_at", "updated_at")]
+                at = sqlite_ts_out(write.now)
+                for bits in write.bits:
+                    assignments = ", ".join(f"{column} = u.{column}"
+                                            for column in [c for flag, c in _INDEXED if bits & flag] + plain)
+                    # +shop_id: else the planner walks all the shop's lines (an index on shop_id)
+                    # and looks each up in the table; this way it walks the table and finds each
+                    # line by id.
+                    cursor.execute(f"UPDATE backorders SET {assignments}, eta_computed_at = ?, updated_at = ? "
+                                   f"FROM eta_line_updates u WHERE backorders.id = u.id AND u.bits = ? "
+                                   f"AND +backorders.shop_id = ?", (at, at, bits, self.shop_id))
+            else:
+                for bits, rows in sorted(write.groups.items()):
+                    named = [column for flag, column in _INDEXED if bits & flag]
+                    columns = ", ".join(f"{column} = ?" for column in named + list(_PLAIN))
+                    cursor.executemany(f"UPDATE backorders SET {columns} WHERE id = ? AND shop_id = {self.shop_id:d}",
+                                       rows)
+        finally:
+            cursor.close()
+
+    def end_line_write(self, write: LineWrite, *, applied: bool) -> None:
+        """Resume the tally triggers; append the tally moves when the UPDATE went through."""
+        cursor = self.dbapi.cursor()
+        try:
+            try:
+                cursor.execute(_RESUME[self.postgres], self._pause_params)
+            finally:
+                if write.staged and not self.postgres:
+                    write.staged = False
+                    cursor.execute("DELETE FROM eta_line_updates")
+            if applied:
+                self._append_tallies(cursor, write.tallies)
+        finally:
+            cursor.close()
+
+    @property
+    def _pause_params(self) -> tuple:
+        return () if self.postgres else (self.shop_id,)
+
+    def _append_tallies(self, cursor, tallies: dict[tuple, list]) -> None:
+        shop = self.shop_id
+        if tallies and self.postgres:  # thousands of keys: one statement, not one each
+            columns = [list(column) for column in zip(*(key + tuple(counted) for key, counted in tallies.items()))]
+            columns[8] = [Decimal(value) for value in columns[8]]  # one element type: ints where nothing is priced
+            cursor.execute(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
+                           f"SELECT %s, t.* FROM unnest(%s::integer[], %s::varchar[], %s::date[], %s::boolean[], "
+                           f"%s::integer[], %s::date[], %s::integer[], %s::integer[], %s::numeric[], "
+                           f"%s::integer[]) AS t", (shop, *columns))
+        elif tallies:
+            cursor.executemany(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
+                               f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               [(shop, *key, *counted) for key, counted in tallies.items()])
 
     _SET_FROM_U = ("status = u.status, promised_eta = u.promised_eta, original_eta = u.original_eta, "
                    "current_eta = u.current_eta, eta_earliest = u.eta_earliest, eta_likely = u.eta_likely, "
@@ -347,24 +480,17 @@ class BulkSql(DriverSql):
     _U_COLUMNS = ("id integer, status varchar(20), promised_eta date, original_eta date, current_eta date, "
                   "eta_earliest date, eta_likely date, eta_latest date, covered_by varchar(20), supplier_id integer, "
                   "promise_version integer, refund_offered_at timestamptz")
-    COPY_FROM_ROWS = 2000  # below this, arrays in one statement beat a temporary table
 
-    def _update_lines_postgres(self, cursor, updates: list[tuple], now: datetime) -> None:
-        if len(updates) < self.COPY_FROM_ROWS:  # an order's few lines: one statement
+    def _apply_postgres(self, cursor, write: LineWrite) -> None:
+        now = write.now
+        if not write.staged:  # an order's few lines: one statement
             names = ", ".join(column.split()[0] for column in self._U_COLUMNS.split(", "))
             types = [column.split(" ", 1)[1] for column in self._U_COLUMNS.split(", ")]
             arrays = ", ".join(f"%s::{kind}[]" for kind in types)
             cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM unnest({arrays}) AS u({names}) "
                            f"WHERE b.id = u.id AND b.shop_id = %s",
-                           (now, now, *(list(column) for column in zip(*(row[:U_ROW] for row in updates))),
-                            self.shop_id))
+                           (now, now, *(list(column) for column in zip(*write.value_rows)), self.shop_id))
             return
-        # Dropped at commit; a second chunk in one transaction finds it and empties it.
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_line_updates ({self._U_COLUMNS}) ON COMMIT DROP")
-        cursor.execute("TRUNCATE eta_line_updates")
-        with cursor.copy("COPY eta_line_updates FROM STDIN") as copy:
-            for row in updates:
-                copy.write_row(row[:U_ROW])
         cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM eta_line_updates u "
                        f"WHERE b.id = u.id AND b.shop_id = %s", (now, now, self.shop_id))
 
@@ -404,6 +530,19 @@ class BulkSql(DriverSql):
         else:  # ("WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT)
             self._run("INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT ?, value, ? FROM json_each(?) "
                       "WHERE true ON CONFLICT DO NOTHING", (self.shop_id, sqlite_ts_out(now), self._list(order_ids)))
+
+    def mark_orders_of_lines(self, order_line_ids: Sequence[int], now: datetime) -> int:
+        """Mark the orders of these order lines for the push job, looked up in the statement
+        itself (a full recompute marks most orders: their ids need not come through Python).
+        Returns how many orders were newly marked (ones already marked are left as they are)."""
+        if not order_line_ids:
+            return 0
+        p = self.p
+        # SQLite: +shop_id, else each line is found through the index on shop_id and then in the table.
+        shop = "shop_id" if self.postgres else "+shop_id"
+        return self._run(f"INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT DISTINCT {p}, order_id, {p} "
+                         f"FROM order_lines WHERE {shop} = {p} AND {self._in('id')} ON CONFLICT DO NOTHING",
+                         (self.shop_id, self._ts_out(now), self.shop_id, self._list(order_line_ids)))
 
     def settle_variants(self, variant_ids: Sequence[int], now: datetime, *, bump_revisions: bool) -> None:
         """eta_dirty off (and, for an in-transaction recompute, the revision bumped)."""

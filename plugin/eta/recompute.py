@@ -7,7 +7,8 @@ database and writes its answer back:
   `eta_dirty` (its stock, supply, supplier list or backorders changed), or on a full run.
 * The scheduled recompute reads batches of SKUs in read-only snapshots and computes them outside
   any transaction; the changed lines are then written in line id order, a chunk per transaction
-  (`_write_pending`). Every change to a variant's inputs bumps its `eta_revision`; a chunk writes
+  (`_write_pending`), the next chunk prepared (rows, tally moves) while the database applies the
+  current one's UPDATE. Every change to a variant's inputs bumps its `eta_revision`; a chunk writes
   only the lines of SKUs whose variants are still at the revision that was read (rows locked on
   PostgreSQL; SQLite has one writer), else the SKU stays dirty for the next run. So a big shop's
   recompute never holds the write lock while it thinks, and an order arriving meanwhile is never
@@ -45,7 +46,7 @@ from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimato
 from plugin.domain.lateness import LatenessModel
 from plugin.eta.bulk import (L_COVERED, L_CURRENT, L_ID, L_ORDER_LINE, L_ORDERED, L_ORIGINAL, L_PRIORITY, L_PROMISED,
                              L_QTY, L_REFUND, L_STATUS, L_SUPPLIER, L_VARIANT, L_VERSION, PROMISED, STATUS, SUPPLIER,
-                             U_ROW, BulkSql, bulk_write_cache, read_snapshot)
+                             U_ROW, BulkSql, LineWrite, bulk_write_cache, read_snapshot)
 from plugin.eta.storefront import plan_storefront, storefront_targets, write_storefront
 from plugin.eta.storefront import read_state as read_storefront_state
 
@@ -147,10 +148,14 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
             progress(min(done, total), total)
 
     pending = _Pending()
+    postgres = runtime.db.dialect == "postgresql"
     with _collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-lateness") as fitter:
-        # The lateness model (refitted after every sync) is read and fitted alongside the first batch.
-        fitting = fitter.submit(lateness_model, runtime, shop_id, today)
-        lateness: LatenessModel | None = None
+        # The lateness model (refitted after every sync): on PostgreSQL read and fitted on a
+        # thread alongside the first batch's read, which waits on the server. On SQLite first:
+        # the batch's fetch lets go of the GIL and takes it back for every row, so beside the
+        # fitting's Python it waited at each row, and the two took longer together than apart.
+        fitting = fitter.submit(lateness_model, runtime, shop_id, today) if postgres else None
+        lateness = None if postgres else lateness_model(runtime, shop_id, today)
         for start in range(0, len(skus), batch_skus):
             batch = skus[start:start + batch_skus]
             with read_snapshot(runtime.db, shop_id) as sql:
@@ -188,7 +193,7 @@ def recompute_variants_in_session(runtime, session: Session, shop: Shop, variant
     counts = RecomputeCounts(skus=pending.skus, lines=pending.lines)
     orders = _write_lines(sql, pending, pending.updates, pending.events, counts)
     _settle(sql, pending, set(), bump_revisions=True)
-    counts.orders_marked, counts.order_ids = len(orders), orders
+    counts.order_ids = orders
     session.expire_all()  # the ORM objects the caller holds were changed behind its back
     return counts
 
@@ -542,6 +547,10 @@ def _write_pending(runtime, shop_id: int, pending: _Pending, *, chunk_lines: int
     after them and recomputes from them (an order handler recomputes its SKUs in its own
     transaction). The last transaction checks every variant again, writes the storefront dates
     and settles (`eta_dirty` off) the SKUs that stayed fresh.
+
+    The chunks are a pipeline of two threads: while the database runs one chunk's UPDATE (one
+    statement, during which the driver holds no GIL), this thread prepares the next chunk's
+    rows and tally moves (`_prepare_chunk`), which used to wait for it.
     """
     counts = RecomputeCounts(skus=pending.skus, lines=pending.lines)
     if not pending.variants:
@@ -549,40 +558,102 @@ def _write_pending(runtime, shop_id: int, pending: _Pending, *, chunk_lines: int
     pending.sort()
     key_of = {vid: key for vid, key, _, _ in pending.variants}
     read_at = {vid: revision for vid, _, _, revision in pending.variants}
+    postgres = runtime.db.dialect == "postgresql"
     stale: set[str] = set()
     updates, events = pending.updates, pending.events
     chunks = [updates[start:start + chunk_lines] for start in range(0, len(updates), chunk_lines)]
     cuts = [bisect_left(events, chunk[-1][0] + 1, key=_BY_LINE) for chunk in chunks]
-    orders: set[int] = set()
-    step = pending.skus / max(1, len(chunks))
-    for index, chunk in enumerate(chunks):
-        chunk_events = events[cuts[index - 1] if index else 0:cuts[index]]
-        orders |= _write_chunk(runtime, shop_id, pending, chunk, chunk_events, key_of, read_at, stale, counts)
-        if advance is not None:
-            advance(round(step * (index + 1)) - round(step * index))
+    raw = [(chunk, events[cuts[index - 1] if index else 0:cuts[index]]) for index, chunk in enumerate(chunks)]
+    del chunks
+    step = pending.skus / max(1, len(raw))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-write") as writer:
+        ready = _prepare_chunk(pending, *raw[0], stale, key_of, postgres) if raw else None
+        for index in range(len(raw)):
+            following = raw[index + 1] if index + 1 < len(raw) else None
+            raw[index] = None  # (memory: what is written need not be kept)
+            ready = _write_chunk(runtime, shop_id, pending, ready, following, key_of, read_at, stale, counts,
+                                 writer, postgres)
+            if advance is not None:
+                advance(round(step * (index + 1)) - round(step * index))
     with runtime.db.shop_session(shop_id) as session:
         sql = BulkSql.of(session, shop_id)
         _find_stale(sql, sorted(key_of), key_of, read_at, stale)
         _settle(sql, pending, stale, bump_revisions=False)
-    if advance is not None and not chunks:
+    if advance is not None and not raw:
         advance(pending.skus)
     counts.skipped_skus = len(stale)
-    counts.orders_marked = len(orders)
     return counts
 
 
-def _write_chunk(runtime, shop_id: int, pending: _Pending, chunk: list[tuple], events: list[tuple],
-                 key_of: dict[int, str], read_at: dict[int, int], stale: set[str],
-                 counts: RecomputeCounts) -> set[int]:
-    """One write transaction of `_write_pending`: these lines (by id), their events and order marks."""
+@dataclass
+class _ChunkWrite:
+    """One write transaction's lines, made ready before it begins (`_prepare_chunk`)."""
+
+    updates: list[tuple]
+    events: list[tuple]
+    variant_ids: list[int]  # the variants of its lines, whose revisions the transaction checks
+    stale_known: int  # SKUs known stale when it was prepared (its lines of those are left out)
+    lines: LineWrite
+    order_lines: list[int]  # the order lines of its lines whose orders are marked for the push
+
+
+def _prepare_chunk(pending: _Pending, updates: list[tuple], events: list[tuple], stale: set[str],
+                   key_of: dict[int, str], postgres: bool) -> _ChunkWrite:
+    """Everything of a chunk's write that needs no connection (pure Python)."""
+    if stale:
+        updates = [update for update in updates if key_of[update[U_ROW][L_VARIANT]] not in stale]
+        kept = {update[0] for update in updates}
+        events = [event for event in events if event[0] in kept]
+    marked = pending.marked
+    return _ChunkWrite(updates, events, sorted({update[U_ROW][L_VARIANT] for update in updates}), len(stale),
+                       BulkSql.prepare_lines(updates, pending.now, pending.indexed_changes, postgres),
+                       [update[U_ROW][L_ORDER_LINE] for update in updates if update[0] in marked])
+
+
+def _write_chunk(runtime, shop_id: int, pending: _Pending, ready: _ChunkWrite, following: tuple | None,
+                 key_of: dict[int, str], read_at: dict[int, int], stale: set[str], counts: RecomputeCounts,
+                 writer: ThreadPoolExecutor, postgres: bool) -> _ChunkWrite | None:
+    """One write transaction of `_write_pending`: these lines (by id), their events and order marks.
+
+    The UPDATE and the marks run on `writer` while this thread prepares the `following` chunk;
+    this thread does not touch the connection until they are done. Returns the following chunk
+    prepared."""
+    prepared: _ChunkWrite | None = None
     with runtime.db.shop_session(shop_id) as session, bulk_write_cache(BulkSql.of(session, shop_id)):
         sql = BulkSql.of(session, shop_id)
-        _find_stale(sql, sorted({update[U_ROW][L_VARIANT] for update in chunk}), key_of, read_at, stale)
-        if stale:
-            chunk = [update for update in chunk if key_of[update[U_ROW][L_VARIANT]] not in stale]
-            kept = {update[0] for update in chunk}
-            events = [event for event in events if event[0] in kept]
-        return _write_lines(sql, pending, chunk, events, counts)
+        _find_stale(sql, ready.variant_ids, key_of, read_at, stale)
+        if len(stale) != ready.stale_known:  # a SKU moved on since: its lines are left out
+            ready = _prepare_chunk(pending, ready.updates, ready.events, stale, key_of, postgres)
+        if ready.updates:
+            sql.begin_line_write(ready.lines)
+            applied = False
+            try:
+                sql.insert_events(ready.events, pending.now)
+                if ready.lines.one_statement and following is not None:
+                    job = writer.submit(_apply_chunk, sql, ready)
+                    try:
+                        prepared = _prepare_chunk(pending, *following, stale, key_of, postgres)
+                    finally:
+                        marked = job.result()
+                else:  # (an executemany beside a busy thread would wait for the GIL at every row)
+                    marked = _apply_chunk(sql, ready)
+                applied = True
+            finally:
+                sql.end_line_write(ready.lines, applied=applied)
+            counts.changed += len(ready.updates)
+            counts.orders_marked += marked
+            for event in ready.events:
+                counts.events[event[1]] = counts.events.get(event[1], 0) + 1
+    if following is not None and prepared is None:
+        prepared = _prepare_chunk(pending, *following, stale, key_of, postgres)
+    return prepared
+
+
+def _apply_chunk(sql: BulkSql, ready: _ChunkWrite) -> int:
+    """The chunk's UPDATE statements and order marks (single statements: no GIL held while they
+    run). Returns the orders newly marked."""
+    sql.apply_line_write(ready.lines)
+    return sql.mark_orders_of_lines(ready.order_lines, ready.lines.now)
 
 
 def _find_stale(sql: BulkSql, variant_ids: list[int], key_of: dict[int, str], read_at: dict[int, int],
@@ -598,7 +669,8 @@ def _find_stale(sql: BulkSql, variant_ids: list[int], key_of: dict[int, str], re
 
 def _write_lines(sql: BulkSql, pending: _Pending, updates: list[tuple], events: list[tuple],
                  counts: RecomputeCounts) -> set[int]:
-    """Write these line updates (sorted by id) and their events, mark their orders; returns the orders."""
+    """Write these line updates (sorted by id) and their events, mark their orders; returns the
+    orders (the in-session recompute's caller rewrites their store marks itself)."""
     sql.update_lines(updates, pending.now, pending.indexed_changes)
     sql.insert_events(events, pending.now)
     # The emails the events call for are queued by the outbox job from the stored events
@@ -607,6 +679,7 @@ def _write_lines(sql: BulkSql, pending: _Pending, updates: list[tuple], events: 
     orders = set(sql.order_ids(update[U_ROW][L_ORDER_LINE] for update in updates if update[0] in marked).values())
     sql.mark_orders(sorted(orders), pending.now)
     counts.changed += len(updates)
+    counts.orders_marked += len(orders)
     for event in events:
         counts.events[event[1]] = counts.events.get(event[1], 0) + 1
     return orders
