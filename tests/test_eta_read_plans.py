@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
-from plugin.db.models import Backorder, Order, OrderLine, Shop, Supplier, SupplyLine, Variant
+from plugin.db.models import Backorder, Order, OrderLine, OrderMark, Shop, Supplier, SupplyLine, Variant
 from plugin.eta import recompute as rc
 from plugin.eta.bulk import BulkSql
 
@@ -86,3 +86,33 @@ def test_the_lateness_history_is_read_in_its_index_order(runtime, monkeypatch):
         if runtime.db.is_sqlite:
             plan = _plan_of(s, *seen[-1])
             assert "ix_supply_lines_history" in plan and "TEMP B-TREE" not in plan
+
+
+
+def test_orders_are_marked_once_from_their_lines_and_found_by_id(runtime):
+    """The marks of a big write are looked up from its order lines in the statement itself; it
+    counts the orders newly marked. SQLite: the staged lines' UPDATE walks the staging table and
+    finds each line by id, and the marks find each order line by id (with the shop's indexes
+    the planner had walked every line of the shop for each chunk)."""
+    shop_id = _shop(runtime)
+    with runtime.db.shop_session(shop_id) as s:
+        orders = [Order(shop_id=shop_id, platform_order_id=str(i), status="open", placed_at=NOW) for i in range(2)]
+        s.add_all(orders)
+        s.flush()
+        lines = [OrderLine(shop_id=shop_id, order_id=order.id, platform_line_id=f"{order.id}-{i}", quantity=1,
+                           open_quantity=1) for order in orders for i in range(2)]
+        s.add_all(lines)
+        s.flush()
+        sql = BulkSql.of(s, shop_id)
+        assert sql.mark_orders_of_lines([line.id for line in lines[:3]], NOW) == 2  # both orders, once each
+        assert sql.mark_orders_of_lines([lines[3].id], NOW) == 0  # its order is marked already
+        assert sorted(s.scalars(select(OrderMark.order_id))) == sorted(order.id for order in orders)
+        if not runtime.db.is_sqlite:
+            return
+        sql._run("CREATE TEMP TABLE IF NOT EXISTS eta_line_updates (id INTEGER PRIMARY KEY, bits INTEGER, "
+                 + ", ".join(BulkSql._SQLITE_U_COLUMNS) + ")", ())
+        for bits in range(8):
+            plan = _plan_of(s, BulkSql.sqlite_update_from_table(bits), ("x", "x", bits, shop_id))
+            assert plan.startswith("SCAN u") and "SEARCH backorders USING INTEGER PRIMARY KEY" in plan, plan
+        plan = _plan_of(s, sql.mark_orders_of_lines_sql(), (shop_id, "x", shop_id, "[1, 2]"))
+        assert "SEARCH order_lines USING INTEGER PRIMARY KEY" in plan, plan

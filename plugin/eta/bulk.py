@@ -419,17 +419,9 @@ class BulkSql(DriverSql):
             if self.postgres:
                 self._apply_postgres(cursor, write)
             elif write.groups is None:
-                plain = [column for column in _PLAIN if column not in ("eta_computed_at", "updated_at")]
                 at = sqlite_ts_out(write.now)
                 for bits in write.bits:
-                    assignments = ", ".join(f"{column} = u.{column}"
-                                            for column in [c for flag, c in _INDEXED if bits & flag] + plain)
-                    # +shop_id: else the planner walks all the shop's lines (an index on shop_id)
-                    # and looks each up in the table; this way it walks the table and finds each
-                    # line by id.
-                    cursor.execute(f"UPDATE backorders SET {assignments}, eta_computed_at = ?, updated_at = ? "
-                                   f"FROM eta_line_updates u WHERE backorders.id = u.id AND u.bits = ? "
-                                   f"AND +backorders.shop_id = ?", (at, at, bits, self.shop_id))
+                    cursor.execute(self.sqlite_update_from_table(bits), (at, at, bits, self.shop_id))
             else:
                 for bits, rows in sorted(write.groups.items()):
                     named = [column for flag, column in _INDEXED if bits & flag]
@@ -438,6 +430,18 @@ class BulkSql(DriverSql):
                                        rows)
         finally:
             cursor.close()
+
+    @staticmethod
+    def sqlite_update_from_table(bits: int) -> str:
+        """The UPDATE of the staged lines whose changed indexed columns are `bits`; parameters:
+        eta_computed_at, updated_at, bits, shop id."""
+        plain = [column for column in _PLAIN if column not in ("eta_computed_at", "updated_at")]
+        assignments = ", ".join(f"{column} = u.{column}" for column in [c for flag, c in _INDEXED if bits & flag] + plain)
+        # +shop_id: else the planner walks all the shop's lines (an index on shop_id) and looks
+        # each up in the table; this way it walks the table and finds each line by id
+        # (tests/test_eta_read_plans.py).
+        return (f"UPDATE backorders SET {assignments}, eta_computed_at = ?, updated_at = ? FROM eta_line_updates u "
+                f"WHERE backorders.id = u.id AND u.bits = ? AND +backorders.shop_id = ?")
 
     def end_line_write(self, write: LineWrite, *, applied: bool) -> None:
         """Resume the tally triggers; append the tally moves when the UPDATE went through."""
@@ -537,12 +541,15 @@ class BulkSql(DriverSql):
         Returns how many orders were newly marked (ones already marked are left as they are)."""
         if not order_line_ids:
             return 0
+        return self._run(self.mark_orders_of_lines_sql(),
+                         (self.shop_id, self._ts_out(now), self.shop_id, self._list(order_line_ids)))
+
+    def mark_orders_of_lines_sql(self) -> str:
         p = self.p
         # SQLite: +shop_id, else each line is found through the index on shop_id and then in the table.
         shop = "shop_id" if self.postgres else "+shop_id"
-        return self._run(f"INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT DISTINCT {p}, order_id, {p} "
-                         f"FROM order_lines WHERE {shop} = {p} AND {self._in('id')} ON CONFLICT DO NOTHING",
-                         (self.shop_id, self._ts_out(now), self.shop_id, self._list(order_line_ids)))
+        return (f"INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT DISTINCT {p}, order_id, {p} "
+                f"FROM order_lines WHERE {shop} = {p} AND {self._in('id')} ON CONFLICT DO NOTHING")
 
     def settle_variants(self, variant_ids: Sequence[int], now: datetime, *, bump_revisions: bool) -> None:
         """eta_dirty off (and, for an in-transaction recompute, the revision bumped)."""
