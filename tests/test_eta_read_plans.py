@@ -110,7 +110,7 @@ def test_orders_are_marked_once_from_their_lines_and_found_by_id(runtime):
         if not runtime.db.is_sqlite:
             return
         sql._run("CREATE TEMP TABLE IF NOT EXISTS eta_line_updates (id INTEGER PRIMARY KEY, bits INTEGER, "
-                 + ", ".join(BulkSql._SQLITE_U_COLUMNS) + ")", ())
+                 + ", ".join(BulkSql._U_NAMES[1:]) + ")", ())
         for bits in range(8):
             plan = _plan_of(s, BulkSql.sqlite_update_from_table(bits), ("x", "x", bits, shop_id))
             assert plan.startswith("SCAN u") and "SEARCH backorders USING INTEGER PRIMARY KEY" in plan, plan

@@ -89,18 +89,6 @@ def _sqlite_day_out(value: date | None):
     return None if value is None else value.isoformat()
 
 
-def sqlite_lines(rows: list[tuple]) -> list[tuple]:
-    """Backorder lines as SQLite stores them -> as PostgreSQL's driver gives them (dates, aware datetimes)."""
-    day, parse, ts = _Days({None: None}), _timestamp, _sqlite_ts
-    try:  # timestamps as UTCDateTime stores them (naive UTC text): parsed inline
-        return [(i, v, q, pr, parse(o + "+00:00"), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver,
-                 ref and parse(ref + "+00:00"), ol, price)
-                for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
-    except ValueError:  # written some other way
-        return [(i, v, q, pr, ts(o), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver, ts(ref), ol,
-                 price) for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
-
-
 def _tally_moves(updates: list[tuple], postgres: bool) -> dict[tuple, list]:
     """What these line updates move in the tallies, as migration 0009's triggers would append it.
 
@@ -157,7 +145,6 @@ def _tally_moves(updates: list[tuple], postgres: bool) -> dict[tuple, list]:
 class LineWrite:
     """Line updates made ready for the database (`BulkSql.prepare_lines`, no connection needed)."""
 
-    postgres: bool
     now: datetime
     count: int
     tallies: dict[tuple, list]
@@ -229,16 +216,22 @@ class BulkSql(DriverSql):
         if not variant_ids:
             return []
         sql = self.LINE_SQL.format(p=self.p, variant_in=self._in("variant_id"))
-        return list(self._line_rows(sql, (self.shop_id, self._list(variant_ids))))
-
-    def _line_rows(self, sql: str, params: tuple) -> list[tuple]:
         cursor = self.dbapi.cursor()
         try:
-            cursor.execute(sql, params)
+            cursor.execute(sql, (self.shop_id, self._list(variant_ids)))
+            if self.postgres:
+                return cursor.fetchall()
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        return rows if self.postgres else sqlite_lines(rows)
+        day, parse, ts = _Days({None: None}), _timestamp, _sqlite_ts
+        try:  # timestamps as UTCDateTime stores them (naive UTC text): parsed inline
+            return [(i, v, q, pr, parse(o + "+00:00"), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver,
+                     ref and parse(ref + "+00:00"), ol, price)
+                    for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
+        except ValueError:  # written some other way
+            return [(i, v, q, pr, ts(o), s, day[a], day[b], day[c], day[d], day[e], day[f], cov, sup, ver, ts(ref), ol,
+                     price) for i, v, q, pr, o, s, a, b, c, d, e, f, cov, sup, ver, ref, ol, price in rows]
 
     def platform_ids(self, order_line_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """order line id -> (platform order id, platform line id)."""
@@ -315,8 +308,6 @@ class BulkSql(DriverSql):
     # worth its set-up.
     SQLITE_FROM_TABLE_ROWS = 2000
     COPY_FROM_ROWS = 2000  # PostgreSQL: below this, arrays in one statement beat a temporary table
-    _SQLITE_U_COLUMNS = ("status", "promised_eta", "supplier_id", "original_eta", "current_eta", "eta_earliest",
-                         "eta_likely", "eta_latest", "covered_by", "promise_version", "refund_offered_at")
 
     def update_lines(self, updates: list[tuple], now: datetime, indexed_changes: dict[int, int] | None = None) -> None:
         """updates: (id, status, promised, original, current, earliest, likely, latest, covered_by,
@@ -348,13 +339,13 @@ class BulkSql(DriverSql):
     def prepare_lines(cls, updates: list[tuple], now: datetime, changes: dict[int, int], postgres: bool) -> LineWrite:
         """Everything of a line write that needs no connection: the tally moves and the rows as
         the statements take them."""
-        write = LineWrite(postgres, now, len(updates), _tally_moves(updates, postgres))
+        write = LineWrite(now, len(updates), _tally_moves(updates, postgres))
         if postgres:
             write.value_rows = [row[:U_ROW] for row in updates]
             return write
         day, ts, at, get = _IsoDays({None: None}), sqlite_ts_out, sqlite_ts_out(now), changes.get
         if len(updates) >= cls.SQLITE_FROM_TABLE_ROWS:
-            write.table_rows = [(i, get(i, 0), st, day[pr], sup, day[orig], day[cur], day[e], day[li], day[la], cov,
+            write.table_rows = [(i, get(i, 0), st, day[pr], day[orig], day[cur], day[e], day[li], day[la], cov, sup,
                                  ver, ref and ts(ref))
                                 for i, st, pr, orig, cur, e, li, la, cov, sup, ver, ref, _row in updates]
             write.bits = sorted({row[1] for row in write.table_rows})
@@ -395,7 +386,7 @@ class BulkSql(DriverSql):
                             copy.write_row(row)
                     write.staged = True
                 elif write.table_rows is not None:
-                    columns = ", ".join(self._SQLITE_U_COLUMNS)
+                    columns = ", ".join(self._U_NAMES[1:])
                     # Created once per connection (a pooled one keeps it, empty); IF NOT EXISTS
                     # changes no schema when it is there.
                     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS eta_line_updates (id INTEGER PRIMARY KEY, "
@@ -403,7 +394,7 @@ class BulkSql(DriverSql):
                     cursor.execute("DELETE FROM eta_line_updates")
                     write.staged = True
                     cursor.executemany(f"INSERT INTO eta_line_updates (id, bits, {columns}) VALUES "
-                                       f"({', '.join('?' * (2 + len(self._SQLITE_U_COLUMNS)))})", write.table_rows)
+                                       f"({', '.join('?' * (1 + len(self._U_NAMES)))})", write.table_rows)
                     write.table_rows = None  # (memory: the table has them)
             except BaseException:
                 self.end_line_write(write, applied=False)
@@ -484,11 +475,12 @@ class BulkSql(DriverSql):
     _U_COLUMNS = ("id integer, status varchar(20), promised_eta date, original_eta date, current_eta date, "
                   "eta_earliest date, eta_likely date, eta_latest date, covered_by varchar(20), supplier_id integer, "
                   "promise_version integer, refund_offered_at timestamptz")
+    _U_NAMES = tuple(column.split()[0] for column in _U_COLUMNS.split(", "))  # the staged columns, id first
 
     def _apply_postgres(self, cursor, write: LineWrite) -> None:
         now = write.now
         if not write.staged:  # an order's few lines: one statement
-            names = ", ".join(column.split()[0] for column in self._U_COLUMNS.split(", "))
+            names = ", ".join(self._U_NAMES)
             types = [column.split(" ", 1)[1] for column in self._U_COLUMNS.split(", ")]
             arrays = ", ".join(f"%s::{kind}[]" for kind in types)
             cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM unnest({arrays}) AS u({names}) "

@@ -89,6 +89,11 @@ class RecomputeCounts:
         for kind, n in other.events.items():
             self.events[kind] = self.events.get(kind, 0) + n
 
+    def count_events(self, events: Iterable[tuple]) -> None:
+        """Count stored events, (backorder id, kind, ...) each."""
+        for event in events:
+            self.events[event[1]] = self.events.get(event[1], 0) + 1
+
     def as_dict(self) -> dict:
         return {"skus": self.skus, "lines": self.lines, "changed": self.changed, "skipped_skus": self.skipped_skus,
                 "orders_marked": self.orders_marked, "events": dict(self.events)}
@@ -137,8 +142,9 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
     counts = RecomputeCounts()
     if not skus:
         return counts
+    postgres = runtime.db.dialect == "postgresql"
     if chunk_lines is None:
-        chunk_lines = WRITE_CHUNK_LINES[runtime.db.dialect == "postgresql"]
+        chunk_lines = WRITE_CHUNK_LINES[postgres]
     total, done = 2 * len(skus), 0
 
     def advance(step: int) -> None:
@@ -148,7 +154,6 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
             progress(min(done, total), total)
 
     pending = _Pending()
-    postgres = runtime.db.dialect == "postgresql"
     with _collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-lateness") as fitter:
         # The lateness model (refitted after every sync): on PostgreSQL read and fitted on a
         # thread alongside the first batch's read, which waits on the server. On SQLite first:
@@ -642,8 +647,7 @@ def _write_chunk(runtime, shop_id: int, pending: _Pending, ready: _ChunkWrite, f
                 sql.end_line_write(ready.lines, applied=applied)
             counts.changed += len(ready.updates)
             counts.orders_marked += marked
-            for event in ready.events:
-                counts.events[event[1]] = counts.events.get(event[1], 0) + 1
+            counts.count_events(ready.events)
     if following is not None and prepared is None:
         prepared = _prepare_chunk(pending, *following, stale, key_of, postgres)
     return prepared
@@ -680,8 +684,7 @@ def _write_lines(sql: BulkSql, pending: _Pending, updates: list[tuple], events: 
     sql.mark_orders(sorted(orders), pending.now)
     counts.changed += len(updates)
     counts.orders_marked += len(orders)
-    for event in events:
-        counts.events[event[1]] = counts.events.get(event[1], 0) + 1
+    counts.count_events(events)
     return orders
 
 
