@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from plugin.choices.config import MAX_LINK_EXPIRY_DAYS, link_expiry_days
 
@@ -68,7 +69,7 @@ def make_token(runtime, shop_id: int, backorder_id: int, promise_version: int, c
 
 def read_token(runtime, token: str | None, *, now: float | None = None) -> ChoiceClaims:
     """The claims of a genuine, unexpired token; LinkRejected otherwise (nothing is looked up)."""
-    if not token or len(token) > 1000:
+    if not token or len(token) > 1000 or not _canonical_signature(token):
         raise LinkRejected("invalid")
     try:
         payload = _serializer(runtime).loads(token, max_age=MAX_TOKEN_AGE)
@@ -87,6 +88,20 @@ def read_token(runtime, token: str | None, *, now: float | None = None) -> Choic
     if (time.time() if now is None else now) >= claims.expires_at:
         raise LinkRejected("expired")
     return claims
+
+
+def _canonical_signature(token: str) -> bool:
+    """Whether the signature segment is the one spelling of its bytes.
+
+    A signature of 20 bytes is 27 base64 characters whose last one carries two unused bits, so
+    four spellings decode alike; accepting only the canonical one keeps each link one string
+    (what is logged, compared or rate-limited is then the link itself).
+    """
+    sig = token.rpartition(".")[2]
+    try:
+        return base64_encode(base64_decode(sig)) == sig.encode("ascii")
+    except (BadSignature, UnicodeEncodeError, ValueError):
+        return False
 
 
 def choice_url(runtime, shop, token: str) -> str:
