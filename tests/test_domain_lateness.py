@@ -167,3 +167,23 @@ def test_counted_records_fit_like_the_lines_one_by_one():
         for due_in in (None, 40, 7, 0, -5, -30):
             assert counted.distribution(supplier, due_in_days=due_in) == \
                 one_by_one.distribution(supplier, due_in_days=due_in)
+
+
+def test_a_stored_fit_answers_as_the_fitted_model():
+    import json
+
+    rng = random.Random(11)
+    records = _pool(rng, suppliers=12, receipts=15) + _drifting(rng) + [still_open(s, rng.randint(1, 30)) for s in "ABC"]
+    fitted = LatenessModel.fit(records, TODAY)
+    assert fitted.trends, "the drifting supplier's trend is part of what is stored"
+    stored = LatenessModel.from_state(json.loads(json.dumps(fitted.to_state())))
+    keys = list(fitted.suppliers) + ["no such supplier"]
+    for key in keys:
+        assert stored.credibility(key) == fitted.credibility(key)
+        for due in (None, -40, -5, 0, 3, 30):
+            assert stored.distribution(key, due_in_days=due) == fitted.distribution(key, due_in_days=due), (key, due)
+    empty = LatenessModel.from_state(json.loads(json.dumps(LatenessModel.empty().to_state())))
+    assert empty.distribution("A", declared_spread_days=4) == LatenessModel.empty().distribution("A", declared_spread_days=4)
+    for bad in ({**fitted.to_state(), "version": 0}, {"version": fitted.to_state()["version"]}, {}):
+        with pytest.raises(ValueError):
+            LatenessModel.from_state(bad)

@@ -6,7 +6,9 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from plugin.db.models import Backorder, BackorderEvent, Order, OrderLine, OrderMark, Shop, Variant
+from plugin.db.models import (Backorder, BackorderEvent, LatenessFit, Order, OrderLine, OrderMark, Shop, SyncRun,
+                              Variant)
+from plugin.domain.lateness import FIT_VERSION
 from plugin.eta import recompute as rc
 from plugin.eta.bulk import BulkSql
 from plugin.suppliers.services import create_supplier, sync_supplier
@@ -78,6 +80,10 @@ class World:
     def dirty(self) -> set[str]:
         with self.runtime.db.shop_session(self.shop_id) as session:
             return set(session.scalars(select(Variant.sku).where(Variant.eta_dirty.is_(True))))
+
+    def sync_runs(self) -> list[SyncRun]:
+        with self.runtime.db.shop_session(self.shop_id) as session:
+            return list(session.scalars(select(SyncRun).order_by(SyncRun.id)))
 
     def marked_orders(self) -> set[str]:
         with self.runtime.db.shop_session(self.shop_id) as session:
@@ -299,6 +305,80 @@ def test_supplier_lateness_learnt_from_history_widens_the_range(world):
     assert row.covered_by == "supply"
     assert row.eta_earliest >= due + timedelta(days=7) and row.eta_latest <= due + timedelta(days=8)
     assert row.eta_earliest <= row.eta_likely <= row.current_eta <= row.eta_latest
+
+
+def test_the_lateness_fit_is_stored_and_used_until_the_history_changes(world, monkeypatch):
+    world.variant("LAMP", sellable=-1)
+    supplier = world.supplier("Linen & Light", ["LAMP"], handling_days=0)
+    history = []
+    for i in range(6):
+        promised = TODAY - timedelta(days=120 - 15 * i)
+        history.append(dict(lot("LAMP", 5, promised, f"OLD-{i}", status="received"),
+                            received_date=(promised + timedelta(days=7)).isoformat()))
+    assert world.feed(supplier, history, today=TODAY - timedelta(days=30)).history_changed
+    assert world.feed(supplier, [lot("LAMP", 5, TODAY + timedelta(days=10), "PO-9")]).history_changed  # a new line
+    line = world.backorder("LAMP", 1, at(TODAY))
+    reads = []
+    history_of = BulkSql.lateness_history
+    monkeypatch.setattr(BulkSql, "lateness_history", lambda sql: reads.append(sql.shop_id) or history_of(sql))
+
+    def fresh_process_recompute(today=TODAY):
+        world.runtime.extras.pop("lateness_models", None)  # what a new process starts without
+        reads.clear()
+        world.recompute(today=today, full=True)  # (a recompute with nothing dirty fits nothing)
+        return len(reads), world.line(line)
+
+    def stored():
+        with world.runtime.db.shop_session(world.shop_id) as session:
+            fit = session.get(LatenessFit, world.shop_id)
+            return fit and (fit.history_run_id, fit.fitted_for, fit.fit_version)
+
+    read, row = fresh_process_recompute()
+    assert read == 1 and row.eta_earliest == TODAY + timedelta(days=17)
+    last_history_run = max(r.id for r in world.sync_runs() if r.history_changed)
+    assert stored() == (last_history_run, TODAY, FIT_VERSION)
+
+    # Moving an expected date changes nothing the fit learnt from: the stored fit serves.
+    moved = world.feed(supplier, [lot("LAMP", 5, TODAY + timedelta(days=12), "PO-9")])
+    assert not moved.history_changed
+    read, row = fresh_process_recompute()
+    assert read == 0 and row.eta_earliest == TODAY + timedelta(days=19)
+
+    # A receipt is history: fitted again (the lot came 3 days late, so now it is learnt from too).
+    received = world.feed(supplier, [dict(lot("LAMP", 5, TODAY + timedelta(days=12), "PO-9", status="received"),
+                                          received_date=(TODAY + timedelta(days=3)).isoformat())],
+                          today=TODAY + timedelta(days=3))
+    assert received.history_changed
+    read, _ = fresh_process_recompute()
+    assert read == 1 and stored() == (received.id, TODAY, FIT_VERSION)
+    # So is another day; and a stored fit nobody can read is fitted again and written over.
+    assert fresh_process_recompute(TODAY + timedelta(days=1))[0] == 1
+    with world.runtime.db.shop_session(world.shop_id) as session:
+        session.get(LatenessFit, world.shop_id).state = "{not json"
+    assert fresh_process_recompute(TODAY + timedelta(days=1))[0] == 1
+    assert fresh_process_recompute(TODAY + timedelta(days=1))[0] == 0
+    # A sync that changed nothing at all (every row as it was) changes no history either.
+    assert not world.feed(supplier, [lot("LAMP", 5, TODAY + timedelta(days=12), "PO-9", status="received")],
+                          today=TODAY + timedelta(days=3)).history_changed
+
+
+def test_a_shops_stored_lateness_fit_is_its_own(runtime):
+    late, punctual = World(runtime, "late.myshopify.com"), World(runtime, "punctual.myshopify.com")
+    lines = {}
+    for w, days_late in ((late, 9), (punctual, 0)):
+        w.variant("LAMP", sellable=-1)
+        supplier = w.supplier("Linen & Light", ["LAMP"], handling_days=0)
+        w.feed(supplier, [dict(lot("LAMP", 5, TODAY - timedelta(days=60 - 10 * i), f"OLD-{i}", status="received"),
+                               received_date=(TODAY - timedelta(days=60 - 10 * i - days_late)).isoformat())
+                          for i in range(5)] + [lot("LAMP", 5, TODAY + timedelta(days=10), "PO-9")])
+        lines[w] = w.backorder("LAMP", 1, at(TODAY))
+    late.recompute()
+    runtime.extras.pop("lateness_models", None)
+    punctual.recompute()
+    assert late.line(lines[late]).eta_earliest == TODAY + timedelta(days=19)
+    assert punctual.line(lines[punctual]).eta_earliest == TODAY + timedelta(days=10)
+    with runtime.db.session() as session:
+        assert {fit.shop_id for fit in session.scalars(select(LatenessFit))} == {late.shop_id, punctual.shop_id}
 
 
 def test_one_shop_is_never_touched_by_another_shops_recompute(runtime):

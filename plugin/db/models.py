@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
@@ -409,7 +410,12 @@ class SyncRun(ShopOwned, Base):
     """One supplier feed sync and its report: counts, and each rejected row with line and reason."""
 
     __tablename__ = "sync_runs"
-    __table_args__ = (Index(None, "supplier_id", "started_at"),)
+    __table_args__ = (
+        Index(None, "supplier_id", "started_at"),
+        # The latest run that changed what supplier lateness is learnt from (plugin/eta/recompute.py).
+        Index("ix_sync_runs_history", "shop_id", "id", postgresql_where=text("history_changed"),
+              sqlite_where=text("history_changed")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
@@ -423,6 +429,29 @@ class SyncRun(ShopOwned, Base):
     message: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # Whether it changed the purchase-order history lateness is fitted on: a line added, received,
+    # cancelled (or back), or given its first promised date. A sync that only moves expected dates
+    # leaves the stored lateness fit (LatenessFit) good.
+    history_changed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class LatenessFit(Base):
+    """The shop's last fitted supplier-lateness model, kept so that a recompute in a fresh process
+    (a restarted worker, `backorder-desk recompute`) need not read and fit the whole PO history.
+
+    Good while nothing changed the history and the day is the same: `history_run_id` is the
+    latest SyncRun with history_changed (0: none), `fitted_for` the fit's today, `fit_version`
+    plugin.domain.lateness.FIT_VERSION; `state` is LatenessModel.to_state() as JSON text.
+    """
+
+    __tablename__ = "lateness_fits"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    history_run_id: Mapped[int] = mapped_column(Integer)
+    fitted_for: Mapped[date] = mapped_column(Date)
+    fit_version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class BackorderEvent(ShopOwned, Base):

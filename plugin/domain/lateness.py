@@ -42,6 +42,9 @@ TREND_GATE = 2.0  # standard errors a trend must stand out by before it counts a
 GRID = tuple((i + 0.5) / 400 for i in range(400))  # quantile levels blended and rounded to days
 _Z90 = NormalDist().inv_cdf(0.9)
 _EPS = 1e-12
+# The version of what `LatenessModel.fit` computes: a stored fit (`to_state`) of another version
+# is fitted anew. Bump it with every change to the fit or to the state's layout.
+FIT_VERSION = 1
 
 
 class LatenessRecord(NamedTuple):
@@ -78,6 +81,17 @@ class KaplanMeier:
         self.receipts = sum(events.values())
         self.tail = tail  # the distribution whose shape continues ours beyond `last`
         self._unconditional: tuple | None = None  # (levels, quantiles): the common case, once
+
+    def state(self) -> list:
+        """What it was fitted to, as JSON-ready lists (the tail apart: the model ties it back)."""
+        return [self.values, self.cdf, self.last, self.survival_end, self.receipts]
+
+    @classmethod
+    def from_state(cls, state: list, tail: KaplanMeier | None) -> KaplanMeier:
+        km = cls.__new__(cls)
+        km.values, km.cdf, km.last, km.survival_end, km.receipts = state
+        km.tail, km._unconditional = tail, None
+        return km
 
     def survival(self, days: float) -> float:
         """P(days late > days)."""
@@ -229,6 +243,30 @@ class LatenessModel:
     @classmethod
     def empty(cls) -> LatenessModel:
         return cls({}, None, {})
+
+    def to_state(self) -> dict:
+        """The fitted model as plain JSON data (`from_state` gives it back, answering alike).
+
+        Supplier keys are kept in [key, value] pairs, not as object keys, so ints stay ints.
+        Floats survive JSON exactly (shortest repr round trip)."""
+        return {"version": FIT_VERSION, "prior_strength": self.prior_strength,
+                "pool": None if self.pool is None else self.pool.state(),
+                "suppliers": [[key, km.state()] for key, km in self.suppliers.items()],
+                "weights": [[key, weight] for key, weight in self.weights.items()],
+                "trends": [[key, slope] for key, slope in self.trends.items()]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> LatenessModel:
+        """A model from `to_state`; ValueError for another FIT_VERSION or a state it cannot read."""
+        try:
+            if state["version"] != FIT_VERSION:
+                raise ValueError(f"a fit of version {state['version']!r}, not {FIT_VERSION}")
+            pool = None if state["pool"] is None else KaplanMeier.from_state(state["pool"], None)
+            suppliers = {key: KaplanMeier.from_state(km, pool) for key, km in state["suppliers"]}
+            return cls(suppliers, pool, {key: weight for key, weight in state["weights"]},
+                       state["prior_strength"], {key: slope for key, slope in state["trends"]})
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a lateness model state: {exc!r}") from None
 
     def credibility(self, supplier_key: Hashable) -> float:
         """How much of a supplier's quantiles come from its own history (0..1)."""

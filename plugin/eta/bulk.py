@@ -286,8 +286,19 @@ class BulkSql(DriverSql):
             return rows
         return [(s, _day(p), _sqlite_day(r), n) for s, p, r, n in rows]
 
-    def latest_sync_run(self):
-        return self._all(f"SELECT max(id) FROM sync_runs WHERE shop_id = {self.p}", (self.shop_id,))[0][0]
+    def history_marker(self) -> int:
+        """The latest sync run that changed the PO history (0: none); ix_sync_runs_history, whose
+        WHERE this one repeats, makes it one index probe."""
+        found = self._all(f"SELECT max(id) FROM sync_runs WHERE shop_id = {self.p} AND history_changed",
+                          (self.shop_id,))[0][0]
+        return found or 0
+
+    def stored_lateness(self, marker: int, today: date, version: int) -> str | None:
+        """The stored fit's state (JSON text) if it was fitted on this history for this day."""
+        rows = self._all(f"SELECT state FROM lateness_fits WHERE shop_id = {self.p} AND history_run_id = {self.p} "
+                         f"AND fitted_for = {self.p} AND fit_version = {self.p}",
+                         (self.shop_id, marker, today if self.postgres else today.isoformat(), version))
+        return rows[0][0] if rows else None
 
     def revisions(self, variant_ids: Sequence[int], *, lock: bool) -> dict[int, int]:
         """variant id -> eta_revision, rows locked (PostgreSQL) when `lock`: SQLite's writer is alone."""

@@ -25,6 +25,7 @@ database and writes its answer back:
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import threading
 from bisect import bisect_left
@@ -36,14 +37,17 @@ from operator import itemgetter
 from typing import Callable, Iterable
 
 from sqlalchemy import and_, select, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from plugin.db.models import Backorder, Shop, Variant
+from plugin.db.models import Backorder, LatenessFit, Shop, Variant
 from plugin.domain.allocation import STOCK, BackorderLine, OnHand, SupplyLot
 from plugin.domain.backorders import platform_sequence
 from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimator, PromiseState, SupplierProfile, \
     detect_events
-from plugin.domain.lateness import LatenessModel
+from plugin.domain.lateness import FIT_VERSION, LatenessModel
 from plugin.eta.bulk import (L_COVERED, L_CURRENT, L_ID, L_ORDER_LINE, L_ORDERED, L_ORIGINAL, L_PRIORITY, L_PROMISED,
                              L_QTY, L_REFUND, L_STATUS, L_SUPPLIER, L_VARIANT, L_VERSION, PROMISED, STATUS, SUPPLIER,
                              U_ROW, BulkSql, LineWrite, bulk_write_cache, read_snapshot)
@@ -239,29 +243,61 @@ def lateness_model(runtime, shop_id: int, today: date, session: Session | None =
     """The shop's suppliers' lateness as of `today`, fitted on all its purchase-order history.
 
     Fitting reads every PO line of the shop, too much to repeat for each order webhook, so the
-    model is kept per shop and refitted when a sync has run since (every change to supply lines
-    goes through a sync run) or the day changes. `session`: read through the caller's
-    transaction (a second one would wait for the caller's write lock on SQLite); else a read
-    snapshot. The history is read grouped by (supplier, promised, received) with a count: a PO's
-    lines share their dates.
+    model is kept per shop, in this process and in the database (LatenessFit, for other and
+    later processes), and refitted when a sync has changed the history since (every change to
+    supply lines goes through a sync run, which records whether it did: SyncRun.history_changed)
+    or the day changes. `session`: read through the caller's transaction (a second one would
+    wait for the caller's write lock on SQLite) and not stored; else a read snapshot, and a fit
+    is stored in a short transaction of its own. The history is read grouped by (supplier,
+    promised, received) with a count: a PO's lines share their dates.
     """
     if session is None:
         with read_snapshot(runtime.db, shop_id) as sql:
-            return _lateness(runtime, shop_id, today, sql)
-    return _lateness(runtime, shop_id, today, BulkSql.of(session, shop_id))
+            return _lateness(runtime, shop_id, today, sql, store=True)
+    return _lateness(runtime, shop_id, today, BulkSql.of(session, shop_id), store=False)
 
 
-def _lateness(runtime, shop_id: int, today: date, sql: BulkSql) -> LatenessModel:
-    marker = sql.latest_sync_run()
+def _lateness(runtime, shop_id: int, today: date, sql: BulkSql, *, store: bool) -> LatenessModel:
+    marker = sql.history_marker()
     cache = runtime.extras.setdefault("lateness_models", {})
     found = cache.get(shop_id)
     if found is not None and found[0] == (marker, today):
         return found[1]
-    records = sql.lateness_history()
-    model = LatenessModel.fit(records, today) if records else LatenessModel.empty()
+    model = _stored_lateness(sql, marker, today)
+    if model is None:
+        records = sql.lateness_history()
+        model = LatenessModel.fit(records, today) if records else LatenessModel.empty()
+        if store:
+            _store_lateness(runtime, shop_id, marker, today, model)
     with _lateness_lock:
         cache[shop_id] = ((marker, today), model)
     return model
+
+
+def _stored_lateness(sql: BulkSql, marker: int, today: date) -> LatenessModel | None:
+    state = sql.stored_lateness(marker, today, FIT_VERSION)
+    if state is None:
+        return None
+    try:
+        return LatenessModel.from_state(json.loads(state))
+    except ValueError:  # (json's errors are ValueErrors too) fitted again, and stored over it
+        log.warning("stored lateness fit unreadable; fitting again", extra={"shop_id": sql.shop_id})
+        return None
+
+
+def _store_lateness(runtime, shop_id: int, marker: int, today: date, model: LatenessModel) -> None:
+    """Keep the fit for the next process; failing to is no reason to fail the recompute."""
+    insert = pg_insert if runtime.db.dialect == "postgresql" else sqlite_insert
+    values = dict(shop_id=shop_id, history_run_id=marker, fitted_for=today, fit_version=FIT_VERSION,
+                  state=json.dumps(model.to_state(), separators=(",", ":")), created_at=utcnow())
+    statement = insert(LatenessFit).values(**values)
+    statement = statement.on_conflict_do_update(index_elements=["shop_id"],
+                                                set_={k: v for k, v in values.items() if k != "shop_id"})
+    try:
+        with runtime.db.shop_session(shop_id) as session:
+            session.execute(statement)
+    except SQLAlchemyError:
+        log.warning("could not store the lateness fit", extra={"shop_id": shop_id}, exc_info=True)
 
 
 # -- reading --------------------------------------------------------------------------------------

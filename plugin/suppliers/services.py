@@ -224,6 +224,7 @@ class _Outcome:
     applied: int = 0
     unchanged: int = 0
     dirty_skus: set[str] = field(default_factory=set)
+    history_changed: bool = False  # see SyncRun.history_changed
 
 
 def sync_supplier(runtime, shop_id: int, supplier_id: int, *, body: bytes | None = None, source: str = "url",
@@ -350,6 +351,7 @@ def _apply_feed(runtime, shop_id: int, supplier_id: int, source: str, started: d
             outcome = _apply(session, supplier, good, run, source, today, whole_shipments) if status != "failed" else _Outcome()
             _mark_dirty(session, shop_id, outcome.dirty_skus)
             run.rows_applied, run.rows_unchanged = outcome.applied, outcome.unchanged
+            run.history_changed = outcome.history_changed
             run.errors = [e.as_dict() for e in bad[:MAX_STORED_ERRORS]]
             run.message = _summary(run, feed, len(bad))
             run.finished_at = utcnow()
@@ -407,7 +409,8 @@ def _apply(session: Session, supplier: Supplier, rows: list[FeedRow], run: SyncR
                 received_date=(row.received_date or today) if row.status == "received" else None))
             outcome.applied += 1
             outcome.dirty_skus.add(row.sku)
-        elif _update_line(line, row, today, change, variant_ids.get(row.sku)):
+            outcome.history_changed = True
+        elif _update_line(line, row, today, change, variant_ids.get(row.sku), outcome):
             outcome.applied += 1
             outcome.dirty_skus.add(row.sku)
         else:
@@ -419,6 +422,7 @@ def _apply(session: Session, supplier: Supplier, rows: list[FeedRow], run: SyncR
             line.status = "cancelled"
             change(line, line.expected_date, old_status)
             outcome.dirty_skus.add(sku)
+            outcome.history_changed = True
     if new_lines:
         # Bulk INSERT ... RETURNING, in modest pages: far faster than flushing thousands of objects.
         created = session.execute(
@@ -433,8 +437,10 @@ def _apply(session: Session, supplier: Supplier, rows: list[FeedRow], run: SyncR
     return outcome
 
 
-def _update_line(line: SupplyLine, row: FeedRow, today: date, change, variant_id: int | None) -> bool:
+def _update_line(line: SupplyLine, row: FeedRow, today: date, change, variant_id: int | None,
+                 outcome: _Outcome) -> bool:
     old_date, old_status = line.expected_date, line.status
+    learnt_from = _history_fields(line)
     if row.expected_date is not None:
         expected = row.expected_date
     elif row.lead_days is not None:
@@ -455,7 +461,14 @@ def _update_line(line: SupplyLine, row: FeedRow, today: date, change, variant_id
             changed = True
     if variant_id is not None and line.variant_id != variant_id:
         line.variant_id = variant_id
+    if _history_fields(line) != learnt_from:
+        outcome.history_changed = True
     return changed
+
+
+def _history_fields(line: SupplyLine) -> tuple:
+    """What the lateness fit reads of a line (plugin/eta/bulk.py: BulkSql.lateness_history)."""
+    return line.supplier_id, line.promised_date, line.received_date, line.status == "cancelled"
 
 
 def _created_day(line: SupplyLine, today: date) -> date:
@@ -534,7 +547,7 @@ def _record_run(runtime, shop_id: int, supplier_id: int, source: str, started: d
     """A run that changed no supply line: failed (with why) or not_modified."""
     with runtime.db.shop_session(shop_id) as session:
         run = SyncRun(shop_id=shop_id, supplier_id=supplier_id, source=source, status=status, message=message,
-                      errors=[], started_at=started, finished_at=utcnow())
+                      errors=[], started_at=started, finished_at=utcnow(), history_changed=False)
         session.add(run)
         if synced:
             supplier = _supplier(session, supplier_id)
