@@ -95,6 +95,16 @@ def lot(sku: str, quantity: int, expected: date, po: str, status: str = "ordered
             "status": status}
 
 
+def received_history(sku: str, days_late, lots: int = 6) -> list[dict]:
+    """Past purchase orders of `sku`, 15 days apart, the i-th received days_late(i) days late."""
+    rows = []
+    for i in range(lots):
+        promised = TODAY - timedelta(days=120 - 15 * i)
+        rows.append(dict(lot(sku, 5, promised, f"OLD-{i}", status="received"),
+                         received_date=(promised + timedelta(days=days_late(i))).isoformat()))
+    return rows
+
+
 @pytest.fixture(autouse=True, params=["per-line", "from-table"])
 def write_path(request, monkeypatch):
     """Every test twice: line updates as an order handler's few lines are written (a statement
@@ -291,12 +301,7 @@ def test_supplier_lateness_learnt_from_history_widens_the_range(world):
     world.variant("LAMP", sellable=-1)
     supplier = world.supplier("Linen & Light", ["LAMP"], handling_days=0)
     # Six past purchase orders, each received a week after the promised date.
-    history = []
-    for i in range(6):
-        promised = TODAY - timedelta(days=120 - 15 * i)
-        history.append(dict(lot("LAMP", 5, promised, f"OLD-{i}", status="received"),
-                            received_date=(promised + timedelta(days=7 + i % 2)).isoformat()))
-    world.feed(supplier, history, today=TODAY - timedelta(days=30))
+    world.feed(supplier, received_history("LAMP", lambda i: 7 + i % 2), today=TODAY - timedelta(days=30))
     world.feed(supplier, [lot("LAMP", 5, TODAY + timedelta(days=10), "PO-9")])
     line = world.backorder("LAMP", 1, at(TODAY))
     world.recompute()
@@ -310,11 +315,7 @@ def test_supplier_lateness_learnt_from_history_widens_the_range(world):
 def test_the_lateness_fit_is_stored_and_used_until_the_history_changes(world, monkeypatch):
     world.variant("LAMP", sellable=-1)
     supplier = world.supplier("Linen & Light", ["LAMP"], handling_days=0)
-    history = []
-    for i in range(6):
-        promised = TODAY - timedelta(days=120 - 15 * i)
-        history.append(dict(lot("LAMP", 5, promised, f"OLD-{i}", status="received"),
-                            received_date=(promised + timedelta(days=7)).isoformat()))
+    history = received_history("LAMP", lambda i: 7)
     assert world.feed(supplier, history, today=TODAY - timedelta(days=30)).history_changed
     assert world.feed(supplier, [lot("LAMP", 5, TODAY + timedelta(days=10), "PO-9")]).history_changed  # a new line
     line = world.backorder("LAMP", 1, at(TODAY))
