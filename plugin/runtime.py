@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import configure_mappers
 
 from plugin.config import Settings, load_settings
 from plugin.crypto import Vault, install_vault
@@ -46,5 +47,9 @@ def build_runtime(settings: Settings | None = None, *, shopify_transport: httpx.
     configure_logging(settings.log_level)
     settings.ensure_instance()
     install_vault(Vault(settings.resolved_encryption_keys()))
+    # The ORM's mappers are set up now, not by whichever request or job first touches a model:
+    # a mapping error stops the process at start, and the first recompute or admin page of a
+    # new worker does not pay the 20-50 ms.
+    configure_mappers()
     return Runtime(settings=settings, db=Database(settings.sqlalchemy_url, **engine_kwargs),
                    shopify_transport=shopify_transport)

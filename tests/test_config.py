@@ -127,3 +127,26 @@ def test_gunicorn_access_lines_are_json_without_secrets():
     for secret in (jwt, "0a1b2c3d", "9f8e7d"):
         assert secret not in written
     assert "shop=x.myshopify.com" in lines[0]["msg"]
+
+
+def test_a_new_process_has_its_mappers_set_up_once_the_runtime_is_built(tmp_path):
+    """configure_mappers at start: a mapping error stops the process there, and the first job or
+    page of a worker does not set them up. A child process: this one has long set them up."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "from plugin.config import load_settings\n"
+        "from plugin.db.models import Base\n"
+        "mappers = list(Base.registry.mappers)\n"
+        "assert mappers and not any(m.configured for m in mappers), 'configured before the runtime'\n"
+        "from plugin.runtime import build_runtime\n"
+        f"runtime = build_runtime(load_settings(instance_path={str(tmp_path / 'instance')!r}, "
+        f"database_url={'sqlite:///' + str(tmp_path / 'app.db')!r}))\n"
+        "assert all(m.configured for m in Base.registry.mappers)\n"
+        "runtime.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
