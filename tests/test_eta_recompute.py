@@ -403,3 +403,24 @@ def test_the_promise_quantile_is_the_shops_setting(runtime):
     row = cautious.line(line)
     # No history yet: the declared spread (P90 = +6 days) makes the range; P95 lies beyond P90.
     assert row.eta_earliest < row.eta_likely < row.eta_latest < row.current_eta
+
+
+def test_batches_are_read_on_one_connection_whose_big_cache_is_given_back(world):
+    """Each batch a snapshot of its own (it sees what was committed before it), on the reader's
+    one connection; SQLite's cache is the reader's while it reads and the default after."""
+    from plugin.eta.bulk import batch_reader, read_snapshot
+
+    world.variant("DESK", sellable=-1)
+    db = world.runtime.db
+    with batch_reader(db, cache_kib=4321) as reader:
+        dbapi = reader.driver_connection
+        with read_snapshot(db, world.shop_id, reader) as sql:
+            assert sql.dbapi is dbapi
+            assert [row[1] for row in sql.variants(["DESK"], [])] == ["DESK"]
+            if db.is_sqlite:
+                assert sql._all("PRAGMA cache_size", ())[0][0] == -4321
+        world.variant("LAMP", sellable=-1)  # committed between two batches
+        with read_snapshot(db, world.shop_id, reader) as sql:
+            assert sql.dbapi is dbapi and [row[1] for row in sql.variants(["LAMP"], [])] == ["LAMP"]
+    if db.is_sqlite:
+        assert dbapi.execute("PRAGMA cache_size").fetchone()[0] == -2000  # SQLite's default again

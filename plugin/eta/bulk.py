@@ -590,9 +590,38 @@ def bulk_write_cache(sql: BulkSql, kib: int = BULK_WRITE_CACHE_KIB) -> Iterator[
         sql._run(f"PRAGMA cache_size = {int(previous)}", ())
 
 
+# SQLite's page cache for a recompute's batch reads (`batch_reader`): a full run reads every
+# line of the shop through the (variant, status) index, batch after batch, and each batch's lines
+# lie on nearly every page of backorders; with the default 2 MB each batch read them from the OS
+# again (a full run 16.0 -> 13.1 s with nothing to write, on 1,000,000 lines). It fills only with
+# what is read (~200 MB there) and is given back when the recompute has read its batches.
+BATCH_READ_CACHE_KIB = 512 * 1024
+
+
 @contextmanager
-def read_snapshot(db, shop_id: int) -> Iterator[BulkSql]:
-    """A read-only transaction for a batch's inputs, on a pooled connection of its own.
+def batch_reader(db, cache_kib: int = BATCH_READ_CACHE_KIB) -> Iterator[object]:
+    """One pooled connection for all of a recompute's batch reads (`read_snapshot(..., reader)`),
+    with a page cache of `cache_kib` on SQLite while it is held (PostgreSQL: as it is)."""
+    raw = db.engine.raw_connection()
+    try:
+        if db.dialect == "postgresql":
+            yield raw
+            return
+        dbapi = raw.driver_connection
+        previous = dbapi.execute("PRAGMA cache_size").fetchone()[0]
+        dbapi.execute(f"PRAGMA cache_size = {-int(cache_kib)}")
+        try:
+            yield raw
+        finally:  # the pool keeps the connection, not its pages
+            dbapi.execute(f"PRAGMA cache_size = {int(previous)}")
+    finally:
+        raw.close()
+
+
+@contextmanager
+def read_snapshot(db, shop_id: int, reader=None) -> Iterator[BulkSql]:
+    """A read-only transaction for a batch's inputs, on a pooled connection of its own (or on
+    `reader`, from `batch_reader`, whose cache keeps what earlier batches read).
 
     Not a `Database.shop_session`: on SQLite every session begins IMMEDIATE, i.e. takes the one
     write lock, and a recompute reading a batch would hold up every writer (webhook ingest, the
@@ -600,7 +629,7 @@ def read_snapshot(db, shop_id: int) -> Iterator[BulkSql]:
     locks nothing, so it also runs alongside the recompute's own write of the previous batch.
     Every statement of BulkSql names the shop, as the session would have added.
     """
-    raw = db.engine.raw_connection()
+    raw = reader if reader is not None else db.engine.raw_connection()
     dbapi = raw.driver_connection
     postgres = db.dialect == "postgresql"
     try:
@@ -611,4 +640,5 @@ def read_snapshot(db, shop_id: int) -> Iterator[BulkSql]:
         try:
             dbapi.rollback()  # nothing was written
         finally:
-            raw.close()
+            if reader is None:
+                raw.close()

@@ -50,7 +50,7 @@ from plugin.domain.eta import DELAY, LEAD_TIME, READY, REFUND_OFFER, EtaEstimato
 from plugin.domain.lateness import FIT_VERSION, LatenessModel
 from plugin.eta.bulk import (L_COVERED, L_CURRENT, L_ID, L_ORDER_LINE, L_ORDERED, L_ORIGINAL, L_PRIORITY, L_PROMISED,
                              L_QTY, L_REFUND, L_STATUS, L_SUPPLIER, L_VARIANT, L_VERSION, PROMISED, STATUS, SUPPLIER,
-                             U_ROW, BulkSql, LineWrite, bulk_write_cache, read_snapshot)
+                             U_ROW, BulkSql, LineWrite, batch_reader, bulk_write_cache, read_snapshot)
 from plugin.eta.storefront import plan_storefront, storefront_targets, write_storefront
 from plugin.eta.storefront import read_state as read_storefront_state
 
@@ -165,18 +165,19 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
         # fitting's Python it waited at each row, and the two took longer together than apart.
         fitting = fitter.submit(lateness_model, runtime, shop_id, today) if postgres else None
         lateness = None if postgres else lateness_model(runtime, shop_id, today)
-        for start in range(0, len(skus), batch_skus):
-            batch = skus[start:start + batch_skus]
-            with read_snapshot(runtime.db, shop_id) as sql:
-                inputs = _read_batch(sql, batch)
-            if lateness is None:
-                lateness = fitting.result()
-            pending.add(inputs, _plan(inputs, policy, lateness, today))
-            del inputs
-            advance(len(batch))
-            if len(pending.updates) >= max_pending_lines:
-                counts.add(_write_pending(runtime, shop_id, pending, chunk_lines=chunk_lines, advance=advance))
-                pending = _Pending()
+        with batch_reader(runtime.db) as reader:  # (its cache is given back before the last write)
+            for start in range(0, len(skus), batch_skus):
+                batch = skus[start:start + batch_skus]
+                with read_snapshot(runtime.db, shop_id, reader) as sql:
+                    inputs = _read_batch(sql, batch)
+                if lateness is None:
+                    lateness = fitting.result()
+                pending.add(inputs, _plan(inputs, policy, lateness, today))
+                del inputs
+                advance(len(batch))
+                if len(pending.updates) >= max_pending_lines:
+                    counts.add(_write_pending(runtime, shop_id, pending, chunk_lines=chunk_lines, advance=advance))
+                    pending = _Pending()
         counts.add(_write_pending(runtime, shop_id, pending, chunk_lines=chunk_lines, advance=advance))
     log.info("etas recomputed", extra={"shop_id": shop_id, "full": full, "counts": counts.as_dict()})
     return counts
