@@ -71,7 +71,8 @@ def test_tampered_foreign_and_expired_tokens_are_rejected(bare_runtime, tmp_path
     same_bytes = [token[:-1] + c for c in alphabet if c != token[-1] and alphabet.index(c) >> 2 == alphabet.index(token[-1]) >> 2]
     assert len(same_bytes) == 3
     flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
-    for bad in (*same_bytes, flipped, head + "." + sig[::-1], "", "garbage", "a" * 2000, token + "é"):
+    not_base64 = (head + ".a", head + "." + sig[:-1] + "!")
+    for bad in (*same_bytes, flipped, head + "." + sig[::-1], *not_base64, "", "garbage", "a" * 2000, token + "é"):
         with pytest.raises(LinkRejected) as rejected:
             read_token(bare_runtime, bad)
         assert rejected.value.reason == "invalid"

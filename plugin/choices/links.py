@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
 from plugin.choices.config import MAX_LINK_EXPIRY_DAYS, link_expiry_days
@@ -100,7 +100,7 @@ def _canonical_signature(token: str) -> bool:
     sig = token.rpartition(".")[2]
     try:
         return base64_encode(base64_decode(sig)) == sig.encode("ascii")
-    except (BadSignature, UnicodeEncodeError, ValueError):
+    except (BadData, UnicodeEncodeError):  # not base64 at all (BadData), or not ASCII
         return False
 
 

@@ -297,7 +297,7 @@ class BulkSql(DriverSql):
         """The stored fit's state (JSON text) if it was fitted on this history for this day."""
         rows = self._all(f"SELECT state FROM lateness_fits WHERE shop_id = {self.p} AND history_run_id = {self.p} "
                          f"AND fitted_for = {self.p} AND fit_version = {self.p}",
-                         (self.shop_id, marker, today if self.postgres else today.isoformat(), version))
+                         (self.shop_id, marker, today if self.postgres else _sqlite_day_out(today), version))
         return rows[0][0] if rows else None
 
     def revisions(self, variant_ids: Sequence[int], *, lock: bool) -> dict[int, int]:
