@@ -1,5 +1,6 @@
-"""order_marks and backorder_events have no foreign key to their order / line (migration 0017):
-deleting those deletes them, and rows left by a delete racing an insert are forgotten."""
+"""order_marks and backorder_events have no foreign key to their order / line (migration 0017),
+nor they and backorder_tally_changes to their shop (migration 0020): deleting those deletes them,
+and rows left by a delete racing an insert are forgotten."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -8,16 +9,18 @@ from sqlalchemy import delete, func, select, text
 
 from plugin.backorders import marks as order_marks
 from plugin.backorders.services import marks_for_order
-from plugin.db.models import Backorder, BackorderEvent, Notification, Order, OrderLine, OrderMark, Shop
+from plugin.db.models import (Backorder, BackorderEvent, BackorderTallyChange, Notification, Order, OrderLine,
+                               OrderMark, Shop)
 from plugin.notifications.event_messages import queue_shop_events
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
 
 
-def _shop_with_an_order(runtime) -> tuple[int, int, int]:
-    """(shop id, order id, backorder id): one order, one backordered line, an event, a mark."""
+def _shop_with_an_order(runtime, domain: str = "hints.myshopify.com") -> tuple[int, int, int]:
+    """(shop id, order id, backorder id): one order, one backordered line, an event, a mark (and
+    the tally changes of the line's insert)."""
     with runtime.db.session() as s:
-        shop = Shop(platform="shopify", domain="hints.myshopify.com", status="installed", settings={},
+        shop = Shop(platform="shopify", domain=domain, status="installed", settings={},
                     created_at=NOW, updated_at=NOW)
         s.add(shop)
         s.flush()
@@ -82,3 +85,39 @@ def test_an_event_of_a_line_that_is_gone_is_handled_without_a_message(runtime):
     assert _count(runtime, Notification) == 0
     with runtime.db.session() as s:
         assert s.scalar(select(BackorderEvent.handled_at)) is not None
+
+
+def _rows_of(runtime, shop_id: int) -> tuple[int, int, int]:
+    """(marks, events, tally changes) of this shop."""
+    with runtime.db.session() as s:
+        return tuple(s.scalar(select(func.count()).select_from(model).where(model.shop_id == shop_id))
+                     for model in (OrderMark, BackorderEvent, BackorderTallyChange))
+
+
+def test_deleting_a_shop_deletes_its_marks_events_and_tally_changes(runtime):
+    gone, _, _ = _shop_with_an_order(runtime, "gone.myshopify.com")
+    kept, _, _ = _shop_with_an_order(runtime, "kept.myshopify.com")
+    assert _rows_of(runtime, gone) == _rows_of(runtime, kept)
+    marks, events, tallies = _rows_of(runtime, gone)
+    assert marks == 1 and events == 1 and tallies > 0
+    with runtime.db.session() as s:  # as shop/redact erases a shop (plugin/compliance/services.py)
+        s.delete(s.get(Shop, gone))
+    assert _rows_of(runtime, gone) == (0, 0, 0)
+    assert _rows_of(runtime, kept) == (marks, events, tallies)
+
+
+def test_the_bulk_rows_have_no_foreign_key_to_their_shop(database_url):
+    """What makes a recompute's inserts cheaper on PostgreSQL (migration 0020); the other tables
+    of a shop keep theirs."""
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(database_url)
+    try:
+        inspector = inspect(engine)
+        keys = {table: {key["referred_table"] for key in inspector.get_foreign_keys(table)}
+                for table in ("order_marks", "backorder_events", "backorder_tally_changes", "backorders",
+                              "backorder_tallies")}
+    finally:
+        engine.dispose()
+    assert keys["order_marks"] == keys["backorder_events"] == keys["backorder_tally_changes"] == set()
+    assert "shops" in keys["backorders"] and "shops" in keys["backorder_tallies"]

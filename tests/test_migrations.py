@@ -1,8 +1,10 @@
 """The Alembic history builds exactly the schema the models describe, on both databases."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
+from plugin.db.migrate import upgrade
 from plugin.db.models import Base
 
 
@@ -77,3 +79,77 @@ def test_inbox_bodies_are_compressed_with_lz4_on_postgresql(database_url):
     finally:
         engine.dispose()
     assert method == "l"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database_url(request, tmp_path):
+    """A database of this test's own, migrated to head, which it may downgrade."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import POSTGRES_ADMIN_URL, _pg
+
+    name = f"backorder_migration_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_pg(POSTGRES_ADMIN_URL), autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = _pg(POSTGRES_ADMIN_URL).rpartition("/")
+    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(_pg(POSTGRES_ADMIN_URL), autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_0020_down_and_up_keeps_the_rows_and_moves_the_shop_keys(own_database_url):
+    """0020 drops the shop keys of order_marks, backorder_events and backorder_tally_changes (a
+    trigger on shops deletes their rows instead); its downgrade brings the keys back, and both
+    ways keep the rows (SQLite rebuilds the tables)."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from plugin.db.migrate import alembic_config
+
+    tables = ("order_marks", "backorder_events", "backorder_tally_changes")
+    url = own_database_url
+    engine = create_engine(url)
+    now = "2026-12-07 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO shops (id, platform, domain, status, settings, created_at, updated_at) "
+                          "VALUES (1, 'shopify', 'keys.myshopify.com', 'installed', '{}', :n, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO order_marks (shop_id, order_id, marked_at) VALUES (1, 7, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO backorder_events (shop_id, backorder_id, kind, promise_version, created_at) "
+                          "VALUES (1, 9, 'delay', 2, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO backorder_tally_changes (shop_id, grain, status, slipped, lines, units, value, "
+                          "priced_lines) VALUES (1, 1, 'open', false, 1, 2, 0, 0)"))
+
+    def keys() -> dict[str, set]:
+        inspector = inspect(engine)
+        return {table: {key["referred_table"] for key in inspector.get_foreign_keys(table)} for table in tables}
+
+    def counts() -> list[int]:
+        with engine.connect() as conn:
+            return [conn.execute(text(f"SELECT count(*) FROM {table} WHERE shop_id = 1")).scalar_one() for table in tables]
+
+    try:
+        assert keys() == {table: set() for table in tables}
+        engine.dispose()
+        command.downgrade(alembic_config(url), "0019")
+        assert keys() == {table: {"shops"} for table in tables}
+        assert counts() == [1, 1, 1]
+        engine.dispose()
+        command.upgrade(alembic_config(url), "head")
+        assert keys() == {table: set() for table in tables}
+        assert counts() == [1, 1, 1]
+        with engine.begin() as conn:  # and the trigger does what the keys' cascades did
+            conn.execute(text("DELETE FROM shops WHERE id = 1"))
+        assert counts() == [0, 0, 0]
+    finally:
+        engine.dispose()

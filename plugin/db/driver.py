@@ -5,7 +5,10 @@ thousands of placeholders cost more than the work itself there (the ETA recomput
 of its events). These helpers keep such statements short and write values as the column types do:
 
 * lists are one parameter: PostgreSQL `= ANY(%s)` with an array, SQLite `IN (SELECT value FROM
-  json_each(?))` with JSON text;
+  json_each(?))` with JSON text; PostgreSQL arrays of ids and dates go as array literals in text
+  (`pg_array`), which the server parses: psycopg adapts a list element by element in Python
+  (~13 ms for 16,000 ids, against ~1 ms for the literal), and a recompute sends lists of a
+  million ids;
 * SQLite timestamps are naive-UTC text with microseconds, as `UTCDateTime` stores them; the
   PostgreSQL driver adapts aware datetimes itself.
 
@@ -14,7 +17,7 @@ Driver-level SQL gets none of the ORM session's shop scoping: every statement na
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Iterable, Sequence
 
 from sqlalchemy.orm import Session
@@ -26,6 +29,24 @@ def sqlite_ts_out(value: datetime | None):
     if value is None:
         return None
     return value.astimezone(_UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def pg_array(values: Iterable) -> list | str:
+    """A PostgreSQL array parameter: the array literal as text when every element is an int or a
+    date (neither needs quoting; None is NULL), else the list as it is for psycopg to adapt.
+
+    Sent as text, the literal's type is the one the statement gives it (`= ANY(%s)` with an
+    integer column, `%s::date[]`)."""
+    values = values if isinstance(values, list) else list(values)
+    kinds = {type(value) for value in values}
+    kinds.discard(type(None))
+    if kinds == {int}:
+        return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
+    if kinds == {date}:
+        return "{" + ",".join("NULL" if value is None else value.isoformat() for value in values) + "}"
+    if not kinds:  # empty, or only NULLs: no element type to get wrong
+        return "{" + ",".join("NULL" for _ in values) + "}"
+    return values
 
 
 class DriverSql:
@@ -47,7 +68,7 @@ class DriverSql:
 
     def _list(self, values: Iterable):
         values = list(values)
-        return values if self.postgres else json.dumps(values)
+        return pg_array(values) if self.postgres else json.dumps(values)
 
     def _all(self, sql: str, params: Sequence) -> list[tuple]:
         cursor = self.dbapi.cursor()

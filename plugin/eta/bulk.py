@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy.orm import Session
 
-from plugin.db.driver import DriverSql, sqlite_ts_out
+from plugin.db.driver import DriverSql, pg_array, sqlite_ts_out
 
 ACTIVE_SQL = "('open', 'ready')"
 # Indexed columns of backorders that a recompute writes, as bits of Plan.indexed_changes.
@@ -147,7 +147,11 @@ class LineWrite:
 
     now: datetime
     count: int
-    tallies: dict[tuple, list]
+    # The tally moves (`_tally_moves`), None until counted (`count_tallies`): a recompute counts
+    # them while the database applies the UPDATE, which needs only the rows below.
+    tallies: dict[tuple, list] | None
+    updates: list[tuple] | None = None  # (kept until the tallies are counted)
+    postgres: bool = False
     # SQLite, few lines: columns bits -> executemany rows. Many: the temporary table's rows and
     # the bits that occur. PostgreSQL: the new values (arrays or COPY).
     groups: dict[int, list[tuple]] | None = None
@@ -155,6 +159,13 @@ class LineWrite:
     bits: list[int] = field(default_factory=list)
     value_rows: list[tuple] | None = None
     staged: bool = False  # the rows are in the temporary table
+
+    def count_tallies(self) -> dict[tuple, list]:
+        """The tally moves of these updates, counted once (pure Python: no connection needed)."""
+        if self.tallies is None:
+            self.tallies = _tally_moves(self.updates, self.postgres)
+            self.updates = None
+        return self.tallies
 
     @property
     def one_statement(self) -> bool:
@@ -348,9 +359,10 @@ class BulkSql(DriverSql):
 
     @classmethod
     def prepare_lines(cls, updates: list[tuple], now: datetime, changes: dict[int, int], postgres: bool) -> LineWrite:
-        """Everything of a line write that needs no connection: the tally moves and the rows as
-        the statements take them."""
-        write = LineWrite(now, len(updates), _tally_moves(updates, postgres))
+        """Everything of a line write that needs no connection but the tally moves: the rows as
+        the statements take them (`LineWrite.count_tallies` counts the moves, by `end_line_write`
+        at the latest)."""
+        write = LineWrite(now, len(updates), None, updates, postgres)
         if postgres:
             write.value_rows = [row[:U_ROW] for row in updates]
             return write
@@ -456,7 +468,7 @@ class BulkSql(DriverSql):
                     write.staged = False
                     cursor.execute("DELETE FROM eta_line_updates")
             if applied:
-                self._append_tallies(cursor, write.tallies)
+                self._append_tallies(cursor, write.count_tallies())
         finally:
             cursor.close()
 
@@ -469,6 +481,7 @@ class BulkSql(DriverSql):
         if tallies and self.postgres:  # thousands of keys: one statement, not one each
             columns = [list(column) for column in zip(*(key + tuple(counted) for key, counted in tallies.items()))]
             columns[8] = [Decimal(value) for value in columns[8]]  # one element type: ints where nothing is priced
+            columns = [pg_array(column) for column in columns]
             cursor.execute(f"INSERT INTO backorder_tally_changes (shop_id, {_TALLY_KEY}, {_TALLY_VALUES}) "
                            f"SELECT %s, t.* FROM unnest(%s::integer[], %s::varchar[], %s::date[], %s::boolean[], "
                            f"%s::integer[], %s::date[], %s::integer[], %s::integer[], %s::numeric[], "
@@ -496,7 +509,7 @@ class BulkSql(DriverSql):
             arrays = ", ".join(f"%s::{kind}[]" for kind in types)
             cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM unnest({arrays}) AS u({names}) "
                            f"WHERE b.id = u.id AND b.shop_id = %s",
-                           (now, now, *(list(column) for column in zip(*write.value_rows)), self.shop_id))
+                           (now, now, *(pg_array(column) for column in zip(*write.value_rows)), self.shop_id))
             return
         cursor.execute(f"UPDATE backorders b SET {self._SET_FROM_U} FROM eta_line_updates u "
                        f"WHERE b.id = u.id AND b.shop_id = %s", (now, now, self.shop_id))
@@ -516,7 +529,7 @@ class BulkSql(DriverSql):
                     "FROM unnest(%s::integer[], %s::varchar[], %s::integer[], %s::date[], %s::date[]) "
                     "AS e(backorder_id, kind, promise_version, old_date, new_date) "
                     "ON CONFLICT (backorder_id, kind, promise_version) DO NOTHING",
-                    (self.shop_id, now, *(list(column) for column in columns)))
+                    (self.shop_id, now, *(pg_array(column) for column in columns)))
             else:
                 day, at = _sqlite_day_out, sqlite_ts_out(now)
                 cursor.executemany(
@@ -533,7 +546,7 @@ class BulkSql(DriverSql):
             return
         if self.postgres:
             self._run("INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT %s, o, %s FROM unnest(%s::integer[]) "
-                      "AS o ON CONFLICT DO NOTHING", (self.shop_id, now, list(order_ids)))
+                      "AS o ON CONFLICT DO NOTHING", (self.shop_id, now, pg_array(order_ids)))
         else:  # ("WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT)
             self._run("INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT ?, value, ? FROM json_each(?) "
                       "WHERE true ON CONFLICT DO NOTHING", (self.shop_id, sqlite_ts_out(now), self._list(order_ids)))

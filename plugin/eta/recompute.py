@@ -657,9 +657,9 @@ def _write_chunk(runtime, shop_id: int, pending: _Pending, ready: _ChunkWrite, f
                  writer: ThreadPoolExecutor, postgres: bool) -> _ChunkWrite | None:
     """One write transaction of `_write_pending`: these lines (by id), their events and order marks.
 
-    The UPDATE and the marks run on `writer` while this thread prepares the `following` chunk;
-    this thread does not touch the connection until they are done. Returns the following chunk
-    prepared."""
+    The UPDATE and the marks (on PostgreSQL the events too) run on `writer` while this thread
+    counts the chunk's tally moves and prepares the `following` chunk; this thread does not touch
+    the connection until they are done. Returns the following chunk prepared."""
     prepared: _ChunkWrite | None = None
     with runtime.db.shop_session(shop_id) as session, bulk_write_cache(BulkSql.of(session, shop_id)):
         sql = BulkSql.of(session, shop_id)
@@ -670,15 +670,18 @@ def _write_chunk(runtime, shop_id: int, pending: _Pending, ready: _ChunkWrite, f
             sql.begin_line_write(ready.lines)
             applied = False
             try:
-                sql.insert_events(ready.events, pending.now)
-                if ready.lines.one_statement and following is not None:
-                    job = writer.submit(_apply_chunk, sql, ready)
-                    try:
-                        prepared = _prepare_chunk(pending, *following, stale, key_of, postgres)
+                if not postgres:  # an executemany: in this thread (see below)
+                    sql.insert_events(ready.events, pending.now)
+                if ready.lines.one_statement:
+                    job = writer.submit(_apply_chunk, sql, ready, postgres)
+                    try:  # meanwhile: this chunk's tally moves, then the next chunk
+                        ready.lines.count_tallies()
+                        if following is not None:
+                            prepared = _prepare_chunk(pending, *following, stale, key_of, postgres)
                     finally:
                         marked = job.result()
                 else:  # (an executemany beside a busy thread would wait for the GIL at every row)
-                    marked = _apply_chunk(sql, ready)
+                    marked = _apply_chunk(sql, ready, postgres)
                 applied = True
             finally:
                 sql.end_line_write(ready.lines, applied=applied)
@@ -690,9 +693,12 @@ def _write_chunk(runtime, shop_id: int, pending: _Pending, ready: _ChunkWrite, f
     return prepared
 
 
-def _apply_chunk(sql: BulkSql, ready: _ChunkWrite) -> int:
-    """The chunk's UPDATE statements and order marks (single statements: no GIL held while they
-    run). Returns the orders newly marked."""
+def _apply_chunk(sql: BulkSql, ready: _ChunkWrite, with_events: bool) -> int:
+    """The chunk's UPDATE statements and order marks, and `with_events` (PostgreSQL: one
+    statement) its events: single statements, no GIL held while they run. Returns the orders
+    newly marked."""
+    if with_events:
+        sql.insert_events(ready.events, ready.lines.now)
     sql.apply_line_write(ready.lines)
     return sql.mark_orders_of_lines(ready.order_lines, ready.lines.now)
 
