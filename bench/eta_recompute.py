@@ -18,7 +18,9 @@ For each database (a throwaway one, migrated with plugin.db.migrate.upgrade):
    incremental run marks the orders of the lines it changes. Checks: exactly those SKUs
    recomputed, no line of another SKU written, and a full run after it changes nothing (the
    incremental answer is the full one).
-4. The naive loop (bench/support/eta_naive.py: line by line through the ORM) on a 1 % sample of
+4. A full recompute the next day (today + 1), last: the daily job on a shop whose lines have
+   ETAs (dates move with the calendar). Printed, not one of the goals' runs.
+5. The naive loop (bench/support/eta_naive.py: line by line through the ORM) on a 1 % sample of
    the lines, extrapolated to all of them; its answers are compared with what the engine wrote.
 
 The machine is shared: CPU used by other processes during each timed run is printed next to it.
@@ -69,6 +71,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--child-timeout", type=float, default=900.0, help="bound on each recompute child process (s)")
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--skip-verify", action="store_true", help="skip the full run after the incremental one")
+    p.add_argument("--skip-next-day", action="store_true",
+                   help="skip the last full run, a day later (what the daily job does to a shop with ETAs)")
     p.add_argument("--profile", action="store_true",
                    help="cProfile the recompute children and print the hot spots (slows them down)")
     p.add_argument("--check", action="store_true", help="exit with status 1 unless every goal and check passes")
@@ -247,6 +251,15 @@ def bench_database(kind: str, plan, args, workdir: Path) -> dict:
                 verify = run_child(f"{kind}-full-verify", dict(spec, full=True), args, workdir)
                 say(f"  {verify['seconds']:.2f}s  {verify['counts']}\n  {cpu_note(verify)}")
 
+            next_day = None
+            if not args.skip_next_day:
+                # What the daily eta_recompute_all does to a shop whose lines have promises:
+                # dates move with the calendar (lines waiting on a lead time, overdue lots).
+                say("full recompute the next day (the daily job on a shop whose lines have ETAs)...")
+                tomorrow = (date.fromisoformat(spec["today"]) + timedelta(days=1)).isoformat()
+                next_day = run_child(f"{kind}-full-next-day", dict(spec, full=True, today=tomorrow), args, workdir)
+                say(f"  {next_day['seconds']:.2f}s  {next_day['counts']}\n  {cpu_note(next_day)}")
+
             naive = None
             if not args.skip_naive:
                 naive = naive_run(runtime, plan, args)
@@ -254,7 +267,7 @@ def bench_database(kind: str, plan, args, workdir: Path) -> dict:
         finally:
             runtime.close()
     return build_report(kind, plan, args, seed_seconds, seed_timings, full, again, incremental, verify, sync,
-                        missing, active, outside, inside, naive, facts)
+                        missing, active, outside, inside, naive, facts, next_day)
 
 
 def feed_sync(runtime, plan, args) -> dict:
@@ -371,7 +384,7 @@ def naive_run(runtime, plan, args) -> dict:
 
 
 def build_report(kind, plan, args, seed_seconds, seed_timings, full, again, incremental, verify, sync, missing, active,
-                 outside, inside, naive, facts) -> dict:
+                 outside, inside, naive, facts, next_day=None) -> dict:
     r2 = lambda v: None if v is None else round(v, 3)  # noqa: E731
     checks = {
         "every_open_line_has_current_eta": missing == 0 and active == plan.lines,
@@ -411,6 +424,8 @@ def build_report(kind, plan, args, seed_seconds, seed_timings, full, again, incr
         "seed_tables_s": {k: round(v, 1) for k, v in seed_timings.items()},
         "full": run(full), "full_unchanged": run(again), "incremental": run(incremental),
         "full_after_incremental": None if verify is None else run(verify),
+        "full_next_day_seconds": None if next_day is None else r2(next_day["seconds"]),
+        "full_next_day": None if next_day is None else run(next_day),
         "sync": {"seconds": r2(sync["seconds"]), "rows": sync["rows"], "suppliers": sync["syncs"],
                  "skus": len(sync["skus"]), "dirty_skus": sync["dirty_skus"]},
         "incremental_lines_written": {"changed_skus": inside, "other_skus": outside},
@@ -431,6 +446,9 @@ def print_summary(r: dict) -> None:
         f"{r['data']['supply_lines']:,} supply lines ---")
     say(f"full recompute        : {r['full_seconds']:8.2f} s   (every line written; goal < 30 s: {ok(g['full_lt_30s'])})")
     say(f"full, nothing changed : {r['full_unchanged_seconds']:8.2f} s")
+    if r["full_next_day"]:
+        say(f"full, the next day    : {r['full_next_day_seconds']:8.2f} s   "
+            f"({r['full_next_day']['counts']['changed']:,} lines written: the daily job)")
     say(f"incremental (1k SKUs) : {r['incremental_seconds']:8.3f} s   (goal < 1 s: {ok(g['incremental_lt_1s'])})")
     say(f"peak RSS (full)       : {r['peak_rss_mb']:8.0f} MB  (goal < 1536 MB: {ok(g['peak_memory_lt_1_5gb'])})")
     if r["naive"]:
