@@ -153,3 +153,20 @@ def test_0020_down_and_up_keeps_the_rows_and_moves_the_shop_keys(own_database_ur
         assert counts() == [0, 0, 0]
     finally:
         engine.dispose()
+
+
+def test_backorders_pages_leave_room_for_updates_on_postgresql(database_url):
+    """0021: a recompute's update of a line that moves no indexed column can stay on its page (HOT)."""
+    from sqlalchemy import text
+
+    from plugin.db.models import BACKORDERS_FILLFACTOR
+
+    engine = create_engine(database_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no fill factor")
+        with engine.connect() as conn:
+            options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'backorders'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert options == [f"fillfactor={BACKORDERS_FILLFACTOR}"] and BACKORDERS_FILLFACTOR < 100

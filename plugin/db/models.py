@@ -209,6 +209,7 @@ class OrderLine(ShopOwned, Base):
 
 
 BACKORDER_STATUSES = ("open", "ready", "shipped", "cancelled", "refunded")
+BACKORDERS_FILLFACTOR = 70  # PostgreSQL; see Backorder.__table_args__
 
 
 class Backorder(ShopOwned, Base):
@@ -224,6 +225,11 @@ class Backorder(ShopOwned, Base):
         # The few lines with a merchant's ETA override, found per batch by the recompute.
         Index("ix_backorders_overridden", "shop_id", "variant_id",
               postgresql_where=text("eta_override IS NOT NULL"), sqlite_where=text("eta_override IS NOT NULL")),
+        # PostgreSQL: pages filled to 70 % (migration 0021), so that a recompute's update of a
+        # line that moves no indexed column finds room on the line's page and is a HOT update
+        # (no index entries). At 100 % the first full recompute left every live row on a full
+        # page, and of the next day's 822,068 updates 77 were HOT (with 70 %: 519,898).
+        {"postgresql_with": {"fillfactor": BACKORDERS_FILLFACTOR}},
     )
 
     # No index of its own: every index above starts with it (migration 0012), and PostgreSQL
