@@ -63,21 +63,25 @@ def test_upgrading_a_database_that_holds_rows(tmp_path):
     engine.dispose()
 
 
-def test_inbox_bodies_are_compressed_with_lz4_on_postgresql(database_url):
-    """0015: the inbox INSERT the platform's 200 waits for compresses bodies with lz4, not pglz."""
-    import pytest
+def _postgresql_catalog_value(database_url: str, sql: str, why_not_sqlite: str):
+    """One value from PostgreSQL's catalog (the test is skipped on SQLite, saying why)."""
     from sqlalchemy import text
 
+    if not database_url.startswith("postgresql"):
+        pytest.skip(why_not_sqlite)
     engine = create_engine(database_url)
     try:
-        if engine.dialect.name != "postgresql":
-            pytest.skip("SQLite stores bodies uncompressed")
         with engine.connect() as conn:
-            method = conn.execute(text(
-                "SELECT attcompression FROM pg_attribute "
-                "WHERE attrelid = 'webhook_events'::regclass AND attname = 'body'")).scalar_one()
+            return conn.execute(text(sql)).scalar_one()
     finally:
         engine.dispose()
+
+
+def test_inbox_bodies_are_compressed_with_lz4_on_postgresql(database_url):
+    """0015: the inbox INSERT the platform's 200 waits for compresses bodies with lz4, not pglz."""
+    method = _postgresql_catalog_value(database_url, "SELECT attcompression FROM pg_attribute "
+                                       "WHERE attrelid = 'webhook_events'::regclass AND attname = 'body'",
+                                       "SQLite stores bodies uncompressed")
     assert method == "l"
 
 
@@ -157,16 +161,8 @@ def test_0020_down_and_up_keeps_the_rows_and_moves_the_shop_keys(own_database_ur
 
 def test_backorders_pages_leave_room_for_updates_on_postgresql(database_url):
     """0021: a recompute's update of a line that moves no indexed column can stay on its page (HOT)."""
-    from sqlalchemy import text
-
     from plugin.db.models import BACKORDERS_FILLFACTOR
 
-    engine = create_engine(database_url)
-    try:
-        if engine.dialect.name != "postgresql":
-            pytest.skip("SQLite has no fill factor")
-        with engine.connect() as conn:
-            options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'backorders'")).scalar_one()
-    finally:
-        engine.dispose()
+    options = _postgresql_catalog_value(database_url, "SELECT reloptions FROM pg_class WHERE relname = 'backorders'",
+                                        "SQLite has no fill factor")
     assert options == [f"fillfactor={BACKORDERS_FILLFACTOR}"] and BACKORDERS_FILLFACTOR < 100
