@@ -40,12 +40,10 @@ def pg_array(values: Iterable) -> list | str:
     values = values if isinstance(values, list) else list(values)
     kinds = {type(value) for value in values}
     kinds.discard(type(None))
-    if kinds == {int}:
+    if kinds <= {int}:  # (or empty, or only NULLs: no element type to get wrong)
         return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
     if kinds == {date}:
         return "{" + ",".join("NULL" if value is None else value.isoformat() for value in values) + "}"
-    if not kinds:  # empty, or only NULLs: no element type to get wrong
-        return "{" + ",".join("NULL" for _ in values) + "}"
     return values
 
 

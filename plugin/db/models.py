@@ -56,8 +56,8 @@ class ShopOwned:
 class ShopOwnedWithoutKey(ShopOwned):
     """For the rows an ETA recompute writes by the hundred thousand (order marks, events, tally
     changes): `shop_id` without a foreign key (migration 0020). PostgreSQL checks a key for every
-    inserted row with a query of its own (~3 us each, 0.15 s of a 1,000-SKU recompute's 1.2 s of
-    server time); the shop's row is there for as long as its rows are being written. Deleting a
+    inserted row with a query of its own (~0.1 s of a 1,000-SKU recompute's ~1.2 s of server
+    time); the shop's row is there for as long as its rows are being written. Deleting a
     shop deletes these rows through the trigger shops_delete_bulk_rows."""
 
     @declared_attr

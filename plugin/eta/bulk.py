@@ -546,7 +546,7 @@ class BulkSql(DriverSql):
             return
         if self.postgres:
             self._run("INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT %s, o, %s FROM unnest(%s::integer[]) "
-                      "AS o ON CONFLICT DO NOTHING", (self.shop_id, now, pg_array(order_ids)))
+                      "AS o ON CONFLICT DO NOTHING", (self.shop_id, now, self._list(order_ids)))
         else:  # ("WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT)
             self._run("INSERT INTO order_marks (shop_id, order_id, marked_at) SELECT ?, value, ? FROM json_each(?) "
                       "WHERE true ON CONFLICT DO NOTHING", (self.shop_id, sqlite_ts_out(now), self._list(order_ids)))
