@@ -424,3 +424,75 @@ def test_batches_are_read_on_one_connection_whose_big_cache_is_given_back(world)
             assert sql.dbapi is dbapi and [row[1] for row in sql.variants(["LAMP"], [])] == ["LAMP"]
     if db.is_sqlite:
         assert dbapi.execute("PRAGMA cache_size").fetchone()[0] == -2000  # SQLite's default again
+
+
+def _three_skus(world) -> dict[str, int]:
+    """DESK, LAMP and SHELF, each with a lot and one line sold beyond stock (no ETA yet)."""
+    supplier = world.supplier("Oak Works", ["DESK", "LAMP", "SHELF"], handling_days=0)
+    lines = {}
+    for days, sku in enumerate(("DESK", "LAMP", "SHELF"), start=10):
+        world.variant(sku, sellable=-1)
+    world.feed(supplier, [lot(sku, 5, TODAY + timedelta(days=days), "PO-1")
+                          for days, sku in enumerate(("DESK", "LAMP", "SHELF"), start=10)])
+    for sku in ("DESK", "LAMP", "SHELF"):
+        lines[sku] = world.backorder(sku, 1, at(TODAY))
+    return lines
+
+
+@pytest.mark.parametrize("max_pending_lines", [1, None])
+def test_a_recompute_in_several_batches_writes_every_batch_and_reports_its_progress(world, max_pending_lines):
+    """Written after each batch, or (None: the default) once for all three."""
+    lines = _three_skus(world)
+    seen = []
+    counts = world.recompute(full=True, batch_skus=1, max_pending_lines=max_pending_lines,
+                             progress=lambda done, total: seen.append((done, total)))
+    assert (counts.skus, counts.lines, counts.changed, counts.orders_marked) == (3, 3, 3, 3)
+    assert [world.line(lines[sku]).current_eta for sku in ("DESK", "LAMP", "SHELF")] == \
+        [TODAY + timedelta(days=days) for days in (10, 11, 12)]
+    assert world.dirty() == set() and len(world.marked_orders()) == 3
+    assert seen[-1] == (6, 6) and [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_postgresql_writes_gathered_batches_while_the_next_ones_are_computed(world, monkeypatch):
+    """PostgreSQL: once `max_pending_lines` changed lines are gathered they are written on a
+    thread of their own while the next batches are read and computed (the server's UPDATE and our
+    Python overlap). SQLite writes them first, then computes on."""
+    import threading
+
+    _three_skus(world)
+    planned, overlapped, threads = threading.Event(), [], set()
+    real_plan, real_write = rc._plan, rc._write_pending
+
+    def plan(inputs, *args):
+        if list(inputs.skus) == ["LAMP"]:
+            planned.set()  # the second batch is being computed
+        return real_plan(inputs, *args)
+
+    def write_pending(runtime, shop_id, pending, **kwargs):
+        threads.add(threading.current_thread().name.split("_")[0])
+        if len(overlapped) == 0 and world.runtime.db.dialect == "postgresql":
+            overlapped.append(planned.wait(timeout=10))  # the first batch's write waits for the second's plan
+        else:
+            overlapped.append(planned.is_set())
+        return real_write(runtime, shop_id, pending, **kwargs)
+
+    monkeypatch.setattr(rc, "_plan", plan)
+    monkeypatch.setattr(rc, "_write_pending", write_pending)
+    counts = world.recompute(full=True, batch_skus=1, max_pending_lines=1)
+    assert counts.changed == 3 and world.dirty() == set()
+    if world.runtime.db.dialect == "postgresql":
+        assert overlapped == [True, True, True] and threads == {"eta-flush"}
+    else:
+        assert overlapped == [False, True, True] and threads == {"MainThread"}
+
+
+def test_a_failed_batch_write_fails_the_recompute_and_leaves_its_skus_dirty(world, monkeypatch):
+    _three_skus(world)
+
+    def write_pending(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(rc, "_write_pending", write_pending)
+    with pytest.raises(RuntimeError, match="went away"):
+        world.recompute(full=True, batch_skus=1, max_pending_lines=1)
+    assert world.dirty() == {"DESK", "LAMP", "SHELF"}

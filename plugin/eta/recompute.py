@@ -8,7 +8,8 @@ database and writes its answer back:
 * The scheduled recompute reads batches of SKUs in read-only snapshots and computes them outside
   any transaction; the changed lines are then written in line id order, a chunk per transaction
   (`_write_pending`), the next chunk prepared (rows, tally moves) while the database applies the
-  current one's UPDATE. Every change to a variant's inputs bumps its `eta_revision`; a chunk writes
+  current one's UPDATE. SQLite writes once every batch is computed; PostgreSQL writes what it has
+  gathered on a thread of its own while the next batches are computed (see `recompute_shop`). Every change to a variant's inputs bumps its `eta_revision`; a chunk writes
   only the lines of SKUs whose variants are still at the revision that was read (rows locked on
   PostgreSQL; SQLite has one writer), else the SKU stays dirty for the next run. So a big shop's
   recompute never holds the write lock while it thinks, and an order arriving meanwhile is never
@@ -29,7 +30,7 @@ import json
 import logging
 import threading
 from bisect import bisect_left
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -63,7 +64,10 @@ DEFAULT_BATCH_SKUS = 10_000  # ~100k lines read and computed at a time, ~250 MB
 # webhook deliveries and order handlers wait no longer than that. PostgreSQL locks only the
 # chunk's variants (every variant has lines in a chunk of any size), so fewer, bigger chunks.
 WRITE_CHUNK_LINES = {False: 50_000, True: 250_000}  # keyed by "is PostgreSQL"
-MAX_PENDING_LINES = 1_000_000  # changed lines gathered before a write pass (bounds memory: ~0.6 KB each)
+# Changed lines gathered before a write pass (bounds memory: ~0.6 KB each), keyed by "is
+# PostgreSQL". SQLite writes once, after computing, in line id order. PostgreSQL writes a pass on
+# a thread of its own while the next batches are computed (`recompute_shop`).
+MAX_PENDING_LINES = {False: 1_000_000, True: 100_000}
 
 Progress = Callable[[int, int], None]
 
@@ -123,18 +127,25 @@ class ShopPolicy:
 
 def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | None = None,
                    batch_skus: int = DEFAULT_BATCH_SKUS, chunk_lines: int | None = None,
-                   max_pending_lines: int = MAX_PENDING_LINES, progress: Progress | None = None) -> RecomputeCounts:
+                   max_pending_lines: int | None = None, progress: Progress | None = None) -> RecomputeCounts:
     """Recompute the shop's dirty SKUs (every SKU with open backorders when `full`).
 
     Batches of SKUs are read in a snapshot that locks nothing (`read_snapshot`) and computed one
-    after another; their answers (only the lines that change) are gathered and then written in
-    line id order, `chunk_lines` lines per transaction (`_write_pending`). Why not each batch as
-    it is computed: SKUs are interleaved in order time, so one batch's lines lie on nearly every
-    page of backorders and orders, and writing batch by batch rewrote (and, on SQLite, re-read
-    and logged to the WAL) every page once per batch; in id order each page is written once.
-    Past `max_pending_lines` gathered lines the gathered part is written first, which bounds
-    memory (~0.5 KB a changed line). Progress: the first half of `total` is computing, the
-    second writing.
+    after another; their answers (only the lines that change) are gathered and written in line
+    id order, `chunk_lines` lines per transaction (`_write_pending`), once `max_pending_lines`
+    lines are gathered and at the end. SKUs are interleaved in order time, so one batch's lines
+    lie on nearly every page of backorders and orders, and each write pass touches every page:
+
+    * SQLite gathers up to a million lines (all of a big shop's first run) and writes them
+      after computing: written batch by batch, every page was re-read, rewritten and logged to
+      the WAL once per batch, and a full run of 1,000,000 lines took 108 s against 72.
+    * PostgreSQL writes every 100,000 lines, on a thread of its own (`flusher`, one pass at a
+      time, in order) while the next batches are read and computed: the server's UPDATE, which
+      holds no GIL, and our Python overlap. The server's own work grows a little with more
+      passes (pages read again through its buffer pool); overlapping gains more than that
+      (bench/README.md, 2026-12-07 evening), and memory holds two passes, not the whole run.
+
+    Progress: the first half of `total` is computing, the second writing.
     """
     today = today or utcnow().date()
     with runtime.db.shop_session(shop_id) as session:
@@ -149,16 +160,33 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
     postgres = runtime.db.dialect == "postgresql"
     if chunk_lines is None:
         chunk_lines = WRITE_CHUNK_LINES[postgres]
-    total, done = 2 * len(skus), 0
+    if max_pending_lines is None:
+        max_pending_lines = MAX_PENDING_LINES[postgres]
+    total, done, progress_lock = 2 * len(skus), 0, threading.Lock()
 
-    def advance(step: int) -> None:
+    def advance(step: int) -> None:  # (called by the flushing thread too)
         nonlocal done
-        done += step
-        if progress is not None:
-            progress(min(done, total), total)
+        with progress_lock:
+            done += step
+            if progress is not None:
+                progress(min(done, total), total)
 
     pending = _Pending()
-    with _collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-lateness") as fitter:
+    flushing: Future | None = None  # PostgreSQL: the previous batch's write, running
+
+    def flush(gathered: _Pending) -> None:
+        """Write gathered answers: on SQLite now, on PostgreSQL on `flusher` while the next batch
+        is read and computed (once the write before it has finished: one at a time, in order)."""
+        nonlocal flushing
+        if not postgres:
+            counts.add(_write_pending(runtime, shop_id, gathered, chunk_lines=chunk_lines, advance=advance))
+            return
+        if flushing is not None:
+            counts.add(flushing.result())
+        flushing = flusher.submit(_write_pending, runtime, shop_id, gathered, chunk_lines=chunk_lines, advance=advance)
+
+    with _collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-lateness") as fitter, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="eta-flush") as flusher:
         # The lateness model (refitted after every sync): on PostgreSQL read and fitted on a
         # thread alongside the first batch's read, which waits on the server. On SQLite first:
         # the batch's fetch lets go of the GIL and takes it back for every row, so beside the
@@ -176,9 +204,12 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
                 del inputs
                 advance(len(batch))
                 if len(pending.updates) >= max_pending_lines:
-                    counts.add(_write_pending(runtime, shop_id, pending, chunk_lines=chunk_lines, advance=advance))
+                    flush(pending)
                     pending = _Pending()
-        counts.add(_write_pending(runtime, shop_id, pending, chunk_lines=chunk_lines, advance=advance))
+        if pending.variants:  # (else the last batch was written already)
+            flush(pending)
+        if flushing is not None:  # (when computing fails, leaving `flusher` waits for its write)
+            counts.add(flushing.result())
     log.info("etas recomputed", extra={"shop_id": shop_id, "full": full, "counts": counts.as_dict()})
     return counts
 
