@@ -142,8 +142,9 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
     * PostgreSQL writes every 100,000 lines, on a thread of its own (`flusher`, one pass at a
       time, in order) while the next batches are read and computed: the server's UPDATE, which
       holds no GIL, and our Python overlap. The server's own work grows a little with more
-      passes (pages read again through its buffer pool); overlapping gains more than that
-      (bench/README.md, 2026-12-07 evening), and memory holds two passes, not the whole run.
+      passes (~6 %: pages read again through its buffer pool), the run about a tenth less on
+      2 cores shared with the server (bench/README.md, 2026-12-07 afternoon), and memory holds
+      two passes, not the whole run (868 -> ~410 MB at 1,000,000 lines).
 
     Progress: the first half of `total` is computing, the second writing.
     """
