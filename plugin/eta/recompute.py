@@ -9,11 +9,12 @@ database and writes its answer back:
   any transaction; the changed lines are then written in line id order, a chunk per transaction
   (`_write_pending`), the next chunk prepared (rows, tally moves) while the database applies the
   current one's UPDATE. SQLite writes once every batch is computed; PostgreSQL writes what it has
-  gathered on a thread of its own while the next batches are computed (see `recompute_shop`). Every change to a variant's inputs bumps its `eta_revision`; a chunk writes
-  only the lines of SKUs whose variants are still at the revision that was read (rows locked on
-  PostgreSQL; SQLite has one writer), else the SKU stays dirty for the next run. So a big shop's
-  recompute never holds the write lock while it thinks, and an order arriving meanwhile is never
-  overwritten with an answer computed without it.
+  gathered on a thread of its own while the next batches are computed (see `recompute_shop`).
+  Every change to a variant's inputs bumps its `eta_revision`; a chunk writes only the lines of
+  SKUs whose variants are still at the revision that was read (rows locked on PostgreSQL; SQLite
+  has one writer), else the SKU stays dirty for the next run. So a big shop's recompute never
+  holds the write lock while it thinks, and an order arriving meanwhile is never overwritten
+  with an answer computed without it.
 * The order handler recomputes the SKUs of its order inside its own transaction
   (`recompute_variants_in_session`), so a new backorder gets its real promise before the order is
   tagged and the customer told.
@@ -173,7 +174,7 @@ def recompute_shop(runtime, shop_id: int, *, full: bool = False, today: date | N
                 progress(min(done, total), total)
 
     pending = _Pending()
-    flushing: Future | None = None  # PostgreSQL: the previous batch's write, running
+    flushing: Future | None = None  # PostgreSQL: the write pass running on `flusher`
 
     def flush(gathered: _Pending) -> None:
         """Write gathered answers: on SQLite now, on PostgreSQL on `flusher` while the next batch
